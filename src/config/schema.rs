@@ -1,0 +1,267 @@
+//! The TOML schema, exactly as users write it. Every table denies unknown keys
+//! so a typo is an error, not a silently ignored setting. Semantic checks
+//! (addresses parse, routes name existing clusters, ...) live in `validate`.
+
+use serde::Deserialize;
+
+use super::units::{ByteSize, Duration};
+
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    #[serde(default)]
+    pub timeouts: TimeoutsConfig,
+    #[serde(default)]
+    pub proxy: ProxyConfig,
+    #[serde(default, rename = "listener")]
+    pub listeners: Vec<ListenerConfig>,
+    #[serde(default, rename = "cluster")]
+    pub clusters: Vec<ClusterConfig>,
+    #[serde(default, rename = "route")]
+    pub routes: Vec<RouteConfig>,
+}
+
+/// `workers = 4` or `workers = "auto"` (one per available core).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Workers {
+    #[default]
+    Auto,
+    Count(usize),
+}
+
+impl<'de> Deserialize<'de> for Workers {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(i64),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::S(s) if s == "auto" => Ok(Workers::Auto),
+            Raw::S(s) => Err(serde::de::Error::custom(format!(
+                "invalid workers {s:?}: expected \"auto\" or a number of workers"
+            ))),
+            Raw::N(n) if n >= 1 => Ok(Workers::Count(n as usize)),
+            Raw::N(n) => Err(serde::de::Error::custom(format!(
+                "invalid workers {n}: must be at least 1"
+            ))),
+        }
+    }
+}
+
+/// Which io_uring / epoll driver the worker runtimes use.
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum IoDriver {
+    /// io_uring when the kernel allows it, else epoll (logged at start-up).
+    #[default]
+    Auto,
+    IoUring,
+    Legacy,
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub workers: Workers,
+    /// Pin worker N to the Nth CPU of this list (default: CPUs 0..workers).
+    pub cpus: Option<Vec<usize>>,
+    pub io_driver: IoDriver,
+    pub drain_timeout: Duration,
+    pub max_connections_per_core: usize,
+    /// io_uring submission queue entries per worker.
+    pub uring_entries: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            workers: Workers::Auto,
+            cpus: None,
+            io_driver: IoDriver::Auto,
+            drain_timeout: Duration::from_secs(10),
+            max_connections_per_core: 16_384,
+            uring_entries: 1024,
+        }
+    }
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Longest request line (method, target, version); longer gets 414.
+    pub max_request_line_bytes: ByteSize,
+    /// Largest request head (line + headers); larger gets 431.
+    pub max_header_bytes: ByteSize,
+    /// Most header fields in one head; more gets 431.
+    pub max_headers_count: usize,
+    /// Largest request body; larger gets 413. 0 means no limit.
+    pub max_body_bytes: ByteSize,
+    /// Largest upstream response head; larger gets the client a 502.
+    pub max_response_header_bytes: ByteSize,
+    /// Size of each connection's read buffer (also the streaming chunk size).
+    pub buffer_bytes: ByteSize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_request_line_bytes: ByteSize::kib(8),
+            max_header_bytes: ByteSize::kib(32),
+            max_headers_count: 100,
+            max_body_bytes: ByteSize::gib(1),
+            max_response_header_bytes: ByteSize::kib(64),
+            buffer_bytes: ByteSize::kib(16),
+        }
+    }
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeoutsConfig {
+    /// From the first byte of a request (or connection accept) to its complete head.
+    pub client_header: Duration,
+    /// How long an idle keep-alive client connection is kept open.
+    pub client_idle: Duration,
+    /// Longest pause between two reads of a request body.
+    pub client_body: Duration,
+    /// TCP connect to an upstream endpoint.
+    pub upstream_connect: Duration,
+    /// From the end of the request to the upstream's complete response head.
+    pub upstream_response_head: Duration,
+    /// Longest pause between two reads of an upstream response body (also
+    /// bounds a silent upgraded tunnel in either direction).
+    pub upstream_idle: Duration,
+}
+
+impl Default for TimeoutsConfig {
+    fn default() -> Self {
+        TimeoutsConfig {
+            client_header: Duration::from_secs(10),
+            client_idle: Duration::from_secs(60),
+            client_body: Duration::from_secs(30),
+            upstream_connect: Duration::from_secs(3),
+            upstream_response_head: Duration::from_secs(30),
+            upstream_idle: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Which client-address headers the gateway adds to forwarded requests.
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardedHeaders {
+    /// X-Forwarded-For (appended), X-Forwarded-Proto, X-Forwarded-Host.
+    #[default]
+    XForwarded,
+    /// RFC 7239 `Forwarded: for=...;proto=...;host=...` (appended).
+    Forwarded,
+    /// Add nothing.
+    None,
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProxyConfig {
+    pub forwarded_headers: ForwardedHeaders,
+    /// Tunnel `Upgrade` requests (WebSocket, ...) after a 101 from the upstream.
+    pub allow_upgrade: bool,
+    /// Add `Via: 1.1 ringgate` to forwarded requests and responses.
+    pub add_via: bool,
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        ProxyConfig {
+            forwarded_headers: ForwardedHeaders::XForwarded,
+            allow_upgrade: true,
+            add_via: false,
+        }
+    }
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerConfig {
+    pub name: String,
+    /// `ip:port`; port 0 asks the OS for a free port (tests).
+    pub address: String,
+    /// Listen backlog passed to listen(2).
+    #[serde(default = "default_backlog")]
+    pub backlog: u32,
+}
+
+fn default_backlog() -> u32 {
+    4096
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadBalancing {
+    #[default]
+    RoundRobin,
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    pub name: String,
+    /// `host:port` endpoints; hosts are resolved once at load time.
+    pub endpoints: Vec<String>,
+    #[serde(default)]
+    pub load_balancing: LoadBalancing,
+    /// Idle keep-alive connections kept per endpoint, per core.
+    #[serde(default = "default_max_idle")]
+    pub max_idle_per_endpoint: usize,
+    /// An idle pooled connection older than this is closed, not reused.
+    #[serde(default = "default_pool_idle")]
+    pub pool_idle_timeout: Duration,
+}
+
+fn default_max_idle() -> usize {
+    128
+}
+fn default_pool_idle() -> Duration {
+    Duration::from_secs(60)
+}
+
+/// One header predicate of a route: `value` must equal the header's value
+/// exactly, or `present` requires the header to be there (true) or absent (false).
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderMatchConfig {
+    pub name: String,
+    pub value: Option<String>,
+    pub present: Option<bool>,
+}
+
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    pub name: String,
+    pub cluster: String,
+    /// Exact hosts (`api.example.com`) or wildcards (`*.example.com`); empty = any host.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// At most one of the three path matchers; none matches every path.
+    pub path_exact: Option<String>,
+    pub path_prefix: Option<String>,
+    /// Segments like `{id}` match one non-empty path segment.
+    pub path_template: Option<String>,
+    /// Allowed methods; empty = any method.
+    #[serde(default)]
+    pub methods: Vec<String>,
+    #[serde(default)]
+    pub headers: Vec<HeaderMatchConfig>,
+    /// Remove the matched `path_prefix` before forwarding.
+    #[serde(default)]
+    pub strip_prefix: bool,
+    /// Replace the matched prefix (prefix routes), the whole path (exact
+    /// routes) or fill a template with the captured `{params}` (template routes).
+    pub rewrite: Option<String>,
+}

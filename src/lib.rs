@@ -1,0 +1,17 @@
+//! ringgate: a thread-per-core io_uring API gateway.
+//!
+//! See `shared/DESIGN.md` for the architecture. Module map:
+//! - [`config`]: TOML schema, validation, the immutable `Snapshot` the cores read.
+//! - [`runtime`]: pinned worker threads, monoio runtimes, listeners, signals, drain.
+//! - [`http`]: the hand-written, strict HTTP/1.1 codec (pure, no I/O).
+//! - [`proxy`]: the per-connection state machine.
+//! - [`route`]: request → route matching.
+//! - [`upstream`]: clusters, load balancing and per-core connection pools.
+#![deny(unsafe_code)]
+
+pub mod config;
+pub mod http;
+pub mod proxy;
+pub mod route;
+pub mod runtime;
+pub mod upstream;

@@ -1,0 +1,1 @@
+//! proxy (under construction in this commit series).

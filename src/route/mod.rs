@@ -1,0 +1,1 @@
+//! route (under construction in this commit series).

@@ -1,0 +1,1 @@
+//! runtime (under construction in this commit series).

@@ -1,0 +1,1 @@
+//! upstream (under construction in this commit series).

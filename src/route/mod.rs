@@ -1,1 +1,5 @@
-//! route (under construction in this commit series).
+//! Request → route matching on host, path, method and headers.
+
+mod check;
+
+pub use check::{check_path, PathError};

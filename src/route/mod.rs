@@ -51,10 +51,14 @@
 mod build;
 mod check;
 mod host;
+#[cfg(test)]
+mod model_tests;
 mod path;
 mod rewrite;
 mod rule;
 mod template;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 

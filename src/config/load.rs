@@ -13,13 +13,15 @@ use toml::{Table, Value};
 
 use super::error::{ConfigError, ConfigErrors};
 use super::keypath::{self, Seg};
-use super::schema::{ClusterConfig, Config, ListenerConfig, RouteConfig};
+use super::schema::Config;
 use super::spans::{self, SpanTree};
-use super::units::Duration;
 use super::validate::validate;
 
+mod stubs;
 #[cfg(test)]
 mod tests;
+
+use stubs::{cluster_stub, listener_stub, route_stub, skeleton, Stub, Stubs};
 
 const SECTIONS: [&str; 7] = [
     "server", "limits", "timeouts", "proxy", "listener", "cluster", "route",
@@ -199,25 +201,6 @@ fn deserialize_one<T: DeserializeOwned>(value: Value, prefix: &[Seg]) -> Result<
     })
 }
 
-/// Type-correct placeholders for a section's required fields (see
-/// `deserialize_at`); the other fields all have defaults.
-fn skeleton(section: &str) -> Table {
-    let required: &[&str] = match section {
-        "listener" => &["name", "address"],
-        "cluster" => &["name", "endpoints"],
-        "route" => &["name", "cluster"],
-        _ => &[],
-    };
-    let placeholder = |key: &str| match key {
-        "endpoints" => Value::Array(Vec::new()),
-        _ => Value::String(String::new()),
-    };
-    required
-        .iter()
-        .map(|k| (k.to_string(), placeholder(k)))
-        .collect()
-}
-
 fn unknown_section(key: &str) -> ConfigError {
     let singular = |s: &str| s.trim_end_matches('s').to_string();
     let hint = match SECTIONS.iter().find(|s| singular(s) == singular(key)) {
@@ -242,65 +225,4 @@ fn not_an_array(name: &str, value: &Value) -> ConfigError {
             value.type_str()
         ),
     )
-}
-
-/// Builds a stand-in entry from a raw table that failed to deserialize,
-/// recording in `kept` the keys it copied from the file.
-type Stub<T> = fn(&Value, &mut Vec<&'static str>) -> T;
-
-fn salvage(item: &Value, key: &'static str, kept: &mut Vec<&'static str>) -> String {
-    match item.get(key).and_then(Value::as_str) {
-        Some(s) => {
-            kept.push(key);
-            s.to_string()
-        }
-        None => String::new(),
-    }
-}
-
-fn listener_stub(item: &Value, kept: &mut Vec<&'static str>) -> ListenerConfig {
-    ListenerConfig {
-        name: salvage(item, "name", kept),
-        address: salvage(item, "address", kept),
-        backlog: 0,
-    }
-}
-
-fn cluster_stub(item: &Value, kept: &mut Vec<&'static str>) -> ClusterConfig {
-    ClusterConfig {
-        name: salvage(item, "name", kept),
-        endpoints: Vec::new(),
-        load_balancing: Default::default(),
-        max_idle_per_endpoint: 0,
-        pool_idle_timeout: Duration::default(),
-    }
-}
-
-fn route_stub(item: &Value, kept: &mut Vec<&'static str>) -> RouteConfig {
-    RouteConfig {
-        name: salvage(item, "name", kept),
-        cluster: salvage(item, "cluster", kept),
-        ..RouteConfig::default()
-    }
-}
-
-/// Sections and entries that failed to deserialize and were replaced by
-/// defaults or stubs. Validation errors inside them would be about values
-/// the user never wrote, except for the `kept` paths copied from the file.
-#[derive(Default)]
-struct Stubs(Vec<(String, Vec<String>)>);
-
-impl Stubs {
-    fn add(&mut self, prefix: String, kept: Vec<String>) {
-        self.0.push((prefix, kept));
-    }
-
-    fn hides(&self, path: &str) -> bool {
-        self.0.iter().any(|(prefix, kept)| {
-            let inside = path
-                .strip_prefix(prefix.as_str())
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']));
-            inside && !kept.iter().any(|k| k == path)
-        })
-    }
 }

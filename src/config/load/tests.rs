@@ -1,6 +1,8 @@
 use super::*;
-use crate::config::schema::{ForwardedHeaders, IoDriver, LoadBalancing, Workers};
-use crate::config::units::ByteSize;
+use crate::config::schema::{
+    ClusterConfig, ForwardedHeaders, IoDriver, ListenerConfig, LoadBalancing, RouteConfig, Workers,
+};
+use crate::config::units::{ByteSize, Duration};
 
 const MINIMAL: &str = r#"
 [[listener]]

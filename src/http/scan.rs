@@ -143,3 +143,37 @@ impl Scanner {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIM: ScanLimits = ScanLimits {
+        start_line_bytes: 100,
+        head_bytes: 1000,
+        fields_count: 10,
+        leading_empty_lines: 1,
+        leading_empty_error: ParseErrorKind::InvalidMethod,
+        start_line_error: ParseErrorKind::RequestLineTooLong,
+    };
+
+    /// Re-feeding a growing buffer only searches the new bytes.
+    #[test]
+    fn resumes_where_it_stopped() {
+        let buf = b"\r\nGET / HTTP/1.1\r\nA: b\r\nC: d\r\n\r\nbody";
+        let mut s = Scanner::default();
+        for end in 0..buf.len() {
+            let r = s.scan(&buf[..end], &LIM).unwrap();
+            if r.is_some() {
+                break;
+            }
+            assert_eq!(s.pos, end, "everything seen so far is remembered");
+        }
+        let mut s = Scanner::default();
+        assert_eq!(s.scan(&buf[..20], &LIM), Ok(None));
+        assert_eq!(s.lfs(), &[17]);
+        assert_eq!(s.scan(buf, &LIM), Ok(Some(buf.len() - 4)));
+        assert_eq!(s.start_line_at(), 2);
+        assert_eq!(s.lfs(), &[17, 23, 29]);
+    }
+}

@@ -105,6 +105,8 @@ pub struct LimitsConfig {
     /// Largest upstream response head; larger gets the client a 502.
     pub max_response_header_bytes: ByteSize,
     /// Size of each connection's read buffer (also the streaming chunk size).
+    /// A whole request head, and a whole response head, must fit in one, so
+    /// it must be at least `max_header_bytes` and `max_response_header_bytes`.
     pub buffer_bytes: ByteSize,
 }
 
@@ -116,7 +118,9 @@ impl Default for LimitsConfig {
             max_headers_count: 100,
             max_body_bytes: ByteSize::gib(1),
             max_response_header_bytes: ByteSize::kib(64),
-            buffer_bytes: ByteSize::kib(16),
+            // 64KiB, not 16KiB: it must hold the largest allowed response
+            // head (max_response_header_bytes), or the defaults would not validate.
+            buffer_bytes: ByteSize::kib(64),
         }
     }
 }

@@ -86,8 +86,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 pub fn parse_size(s: &str) -> Result<ByteSize, String> {
     let s = s.trim();
-    let (n, unit) = split_number(s)
-        .ok_or_else(|| format!("invalid size {s:?}: expected a whole number with an optional unit, e.g. \"64KiB\""))?;
+    let (n, unit) = split_number(s).ok_or_else(|| {
+        format!("invalid size {s:?}: expected a whole number with an optional unit, e.g. \"64KiB\"")
+    })?;
     let mult: u64 = match unit {
         "" | "B" => 1,
         "KiB" => 1 << 10,
@@ -170,7 +171,15 @@ mod tests {
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
         assert_eq!(parse_duration(" 0ms ").unwrap(), Duration::from_millis(0));
-        for bad in ["", "10", "ms", "-1s", "1.5s", "10 parsecs", "99999999999999999999s"] {
+        for bad in [
+            "",
+            "10",
+            "ms",
+            "-1s",
+            "1.5s",
+            "10 parsecs",
+            "99999999999999999999s",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should be rejected");
         }
     }
@@ -183,7 +192,14 @@ mod tests {
         assert_eq!(parse_size("10KB").unwrap(), ByteSize(10_000));
         assert_eq!(parse_size("512").unwrap(), ByteSize(512));
         assert_eq!(parse_size("512B").unwrap(), ByteSize(512));
-        for bad in ["", "KiB", "-5", "1.5MiB", "3 bananas", "99999999999999999999GiB"] {
+        for bad in [
+            "",
+            "KiB",
+            "-5",
+            "1.5MiB",
+            "3 bananas",
+            "99999999999999999999GiB",
+        ] {
             assert!(parse_size(bad).is_err(), "{bad:?} should be rejected");
         }
     }

@@ -1,0 +1,341 @@
+//! Header fields: spans, one field line, the per-head summary of the fields
+//! that matter for framing and connection management, and the lookups shared
+//! by request and response heads.
+
+use smallvec::SmallVec;
+use std::ops::Range;
+
+use super::chars::{
+    all_value_bytes, bad_byte_kind, is_ows, is_tchar, list_elements, parse_decimal, trim_ows,
+};
+use super::ParseErrorKind;
+
+/// Offsets into the buffer the head was parsed from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    /// Heads are bounded by `max_header_bytes`, which the parsers clamp below
+    /// `u32::MAX`, so the casts cannot truncate.
+    pub(crate) fn new(start: usize, end: usize) -> Span {
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+
+    /// The bytes of this span; empty if `buf` is not the buffer it came from
+    /// and the span does not fit (never panics).
+    pub fn get<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
+        buf.get(self.range()).unwrap_or_default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.end.saturating_sub(self.start) as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn range(&self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    pub name: Span,
+    /// Leading and trailing OWS removed.
+    pub value: Span,
+    /// The whole field line without its CRLF, for verbatim forwarding.
+    pub line: Span,
+}
+
+/// How the body that follows a head is delimited (RFC 9112 §6.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyFraming {
+    None,
+    ContentLength(u64),
+    Chunked,
+    /// Responses only: the body runs until the server closes the connection.
+    UntilClose,
+}
+
+/// What the Connection header(s) said. `other` is set when some token names
+/// another field, which makes that field hop-by-hop.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConnectionTokens {
+    pub close: bool,
+    pub keep_alive: bool,
+    pub upgrade: bool,
+    pub other: bool,
+}
+
+pub(crate) type Headers = SmallVec<[Header; 32]>;
+
+/// Parses the field line `buf[start..end]` (CRLF excluded):
+/// `field-name ":" OWS field-value OWS`.
+pub(crate) fn parse_field_line(
+    buf: &[u8],
+    start: usize,
+    end: usize,
+) -> Result<Header, ParseErrorKind> {
+    let line = buf.get(start..end).unwrap_or_default();
+    let name_len = line
+        .iter()
+        .position(|&b| !is_tchar(b))
+        .unwrap_or(line.len());
+    if name_len == 0 || line.get(name_len) != Some(&b':') {
+        return Err(name_error(line, name_len));
+    }
+    let raw = line.get(name_len + 1..).unwrap_or_default();
+    if !all_value_bytes(raw) {
+        let bad = raw
+            .iter()
+            .copied()
+            .find(|&b| !super::chars::is_value_byte(b));
+        return Err(bad.map_or(ParseErrorKind::ControlByte, |b| {
+            bad_byte_kind(b, ParseErrorKind::ControlByte)
+        }));
+    }
+    let (a, b) = trim_ows(raw);
+    let value_at = start + name_len + 1;
+    Ok(Header {
+        name: Span::new(start, start + name_len),
+        value: Span::new(value_at + a, value_at + b),
+        line: Span::new(start, end),
+    })
+}
+
+/// Why the name part of `line` is not `1*tchar ":"`; `at` is the first non-tchar.
+fn name_error(line: &[u8], at: usize) -> ParseErrorKind {
+    use ParseErrorKind::*;
+    match line.get(at) {
+        Some(b' ' | b'\t') if at == 0 => ObsFold,
+        Some(b' ' | b'\t') => {
+            let rest = line.get(at..).unwrap_or_default();
+            match rest.iter().find(|&&b| !is_ows(b)) {
+                Some(b':') => WhitespaceBeforeColon,
+                _ => InvalidHeaderName,
+            }
+        }
+        Some(&b) if b != b':' => bad_byte_kind(b, InvalidHeaderName),
+        _ => InvalidHeaderName, // no colon at all, or an empty name
+    }
+}
+
+/// Fields the codec interprets, found by length + case-insensitive compare
+/// (no lowercasing into a buffer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Known {
+    Host,
+    ContentLength,
+    TransferEncoding,
+    Connection,
+    Expect,
+    Upgrade,
+    KeepAlive,
+    ProxyConnection,
+    Te,
+    Trailer,
+    ProxyAuthenticate,
+    ProxyAuthorization,
+    Other,
+}
+
+impl Known {
+    pub(crate) fn of(name: &[u8]) -> Known {
+        let is = |s: &[u8]| name.eq_ignore_ascii_case(s);
+        match name.len() {
+            2 if is(b"te") => Known::Te,
+            4 if is(b"host") => Known::Host,
+            6 if is(b"expect") => Known::Expect,
+            7 if is(b"upgrade") => Known::Upgrade,
+            7 if is(b"trailer") => Known::Trailer,
+            10 if is(b"connection") => Known::Connection,
+            10 if is(b"keep-alive") => Known::KeepAlive,
+            14 if is(b"content-length") => Known::ContentLength,
+            16 if is(b"proxy-connection") => Known::ProxyConnection,
+            17 if is(b"transfer-encoding") => Known::TransferEncoding,
+            18 if is(b"proxy-authenticate") => Known::ProxyAuthenticate,
+            19 if is(b"proxy-authorization") => Known::ProxyAuthorization,
+            _ => Known::Other,
+        }
+    }
+
+    fn is_hop_by_hop(self) -> bool {
+        !matches!(
+            self,
+            Known::Host | Known::ContentLength | Known::Expect | Known::Other
+        )
+    }
+}
+
+/// The transfer codings listed across all Transfer-Encoding lines, in order.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct TeCodings {
+    pub chunked: u32,
+    pub last_is_chunked: bool,
+    pub other: bool,
+    /// An element that is not a bare token (parameters included), or no element.
+    pub invalid: bool,
+}
+
+impl TeCodings {
+    fn note(&mut self, value: &[u8]) {
+        for coding in list_elements(value) {
+            if coding.eq_ignore_ascii_case(b"chunked") {
+                self.chunked += 1;
+                self.last_is_chunked = true;
+            } else {
+                self.invalid |= !super::chars::all_tchar(coding);
+                self.other = true;
+                self.last_is_chunked = false;
+            }
+        }
+    }
+
+    /// Checks shared by requests and responses: a bare token list, chunked at most once.
+    pub(crate) fn check(&self) -> Result<(), ParseErrorKind> {
+        if self.invalid || (self.chunked == 0 && !self.other) {
+            return Err(ParseErrorKind::InvalidTransferEncoding);
+        }
+        if self.chunked > 1 {
+            return Err(ParseErrorKind::ChunkedNotLast);
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Expectation {
+    Continue,
+    Other,
+}
+
+/// One pass over the field lines of a head: the headers plus what the
+/// framing/connection rules need. Semantic checks that depend on the start
+/// line (version, method, status) happen in request.rs / response.rs.
+#[derive(Debug, Default)]
+pub(crate) struct Fields {
+    pub headers: Headers,
+    pub host: Option<Span>,
+    pub host_count: u32,
+    pub content_length: Option<u64>,
+    pub te: Option<TeCodings>,
+    pub connection: ConnectionTokens,
+    pub expect: Option<Expectation>,
+    pub upgrade: Option<Span>,
+}
+
+impl Fields {
+    /// `first` is the offset of the first field line; `lfs` the offsets of the
+    /// LF ending each field line (the scanner has checked each has a CR before it).
+    pub(crate) fn parse(buf: &[u8], first: usize, lfs: &[u32]) -> Result<Fields, ParseErrorKind> {
+        let mut f = Fields::default();
+        let mut start = first;
+        for &lf in lfs {
+            let lf = lf as usize;
+            let h = parse_field_line(buf, start, lf.saturating_sub(1))?;
+            f.note(buf, &h)?;
+            f.headers.push(h);
+            start = lf + 1;
+        }
+        Ok(f)
+    }
+
+    fn note(&mut self, buf: &[u8], h: &Header) -> Result<(), ParseErrorKind> {
+        let value = h.value.get(buf);
+        match Known::of(h.name.get(buf)) {
+            Known::Host => {
+                self.host_count += 1;
+                self.host.get_or_insert(h.value);
+            }
+            Known::ContentLength => self.note_content_length(value)?,
+            Known::TransferEncoding => self.te.get_or_insert_with(TeCodings::default).note(value),
+            Known::Connection => self.note_connection(value)?,
+            Known::Expect => {
+                let e = if value.eq_ignore_ascii_case(b"100-continue") {
+                    Expectation::Continue
+                } else {
+                    Expectation::Other
+                };
+                if self.expect != Some(Expectation::Other) {
+                    self.expect = Some(e);
+                }
+            }
+            Known::Upgrade => {
+                self.upgrade.get_or_insert(h.value);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// `1*DIGIT`, or a list of identical values (RFC 9110 §8.6 lets a
+    /// recipient accept that); empty elements are not accepted here.
+    fn note_content_length(&mut self, value: &[u8]) -> Result<(), ParseErrorKind> {
+        for elem in value.split(|&b| b == b',') {
+            let (a, b) = trim_ows(elem);
+            let n = elem
+                .get(a..b)
+                .and_then(parse_decimal)
+                .ok_or(ParseErrorKind::InvalidContentLength)?;
+            match self.content_length {
+                Some(prev) if prev != n => return Err(ParseErrorKind::ConflictingContentLength),
+                _ => self.content_length = Some(n),
+            }
+        }
+        Ok(())
+    }
+
+    fn note_connection(&mut self, value: &[u8]) -> Result<(), ParseErrorKind> {
+        let c = &mut self.connection;
+        for token in list_elements(value) {
+            if token.eq_ignore_ascii_case(b"close") {
+                c.close = true;
+            } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                c.keep_alive = true;
+            } else if token.eq_ignore_ascii_case(b"upgrade") {
+                c.upgrade = true;
+            } else if super::chars::all_tchar(token) {
+                c.other = true;
+            } else {
+                return Err(ParseErrorKind::InvalidConnection);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// First value of the field `name_lower`, ASCII case-insensitive.
+pub(crate) fn find<'a>(headers: &[Header], buf: &'a [u8], name_lower: &str) -> Option<&'a [u8]> {
+    headers
+        .iter()
+        .find(|h| h.name.get(buf).eq_ignore_ascii_case(name_lower.as_bytes()))
+        .map(|h| h.value.get(buf))
+}
+
+/// Fixed hop-by-hop fields plus any field a Connection token names
+/// (RFC 9110 §7.6.1). The Connection scan only runs when a token other than
+/// close / keep-alive / upgrade was seen, which is rare.
+pub(crate) fn is_hop_by_hop(
+    headers: &[Header],
+    conn: ConnectionTokens,
+    buf: &[u8],
+    h: &Header,
+) -> bool {
+    let name = h.name.get(buf);
+    if Known::of(name).is_hop_by_hop() {
+        return true;
+    }
+    conn.other
+        && headers
+            .iter()
+            .filter(|c| Known::of(c.name.get(buf)) == Known::Connection)
+            .any(|c| list_elements(c.value.get(buf)).any(|t| t.eq_ignore_ascii_case(name)))
+}

@@ -14,4 +14,5 @@ pub mod http;
 pub mod proxy;
 pub mod route;
 pub mod runtime;
+pub mod stats;
 pub mod upstream;

@@ -1,1 +1,71 @@
-fn main() {}
+//! The `ringgate` command line: parse arguments, call into the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use ringgate::config::{load_file, Snapshot};
+
+#[derive(Parser)]
+#[command(
+    name = "ringgate",
+    version,
+    about = "A thread-per-core io_uring API gateway"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the gateway (SIGTERM/SIGINT: drain and exit; SIGHUP: reload the config).
+    Run {
+        /// The config file.
+        #[arg(short, long, default_value = "config/ringgate.toml")]
+        config: PathBuf,
+    },
+    /// Validate a config file: print every problem with its key path, exit 1 if any.
+    Check {
+        /// The config file.
+        #[arg(short, long, default_value = "config/ringgate.toml")]
+        config: PathBuf,
+    },
+}
+
+fn load(path: &std::path::Path) -> Result<Snapshot, ExitCode> {
+    match load_file(path).and_then(|cfg| Snapshot::build(cfg, 1)) {
+        Ok(snap) => Ok(snap),
+        Err(errors) => {
+            eprintln!("{}: {} problem(s):", path.display(), errors.0.len());
+            eprintln!("{errors}");
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { config } => match load(&config) {
+            Ok(_) => {
+                println!("{}: ok", config.display());
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        },
+        Command::Run { config } => {
+            let snap = match load(&config) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            match ringgate::runtime::run(snap, Some(config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("ringgate: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}

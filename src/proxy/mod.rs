@@ -1,1 +1,144 @@
-//! proxy (under construction in this commit series).
+//! The per-connection state machine: the keep-alive loop reading request
+//! heads, one exchange per request (pipelined requests are answered in order
+//! because they are handled one after the other), error answers, and
+//! upgrades. Errors map to statuses in one place: `error`.
+
+mod body;
+pub mod error;
+mod exchange;
+pub mod head;
+mod io;
+mod tunnel;
+mod upstream;
+
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::rc::Rc;
+use std::time::Instant;
+
+use monoio::net::TcpStream;
+
+use self::error::ProxyError;
+use self::exchange::{Next, Scratch};
+use self::io::{Inbound, IoFail};
+use crate::config::Snapshot;
+use crate::http::{Limits, ParseError, ParseErrorKind, ParseStatus, RequestHead, RequestParser};
+use crate::runtime::conns::ConnSlot;
+use crate::runtime::{CoreCtx, ListenerInfo};
+
+/// Serves one client connection until it closes, errs, idles out or the
+/// core drains.
+pub async fn serve(
+    ctx: Rc<CoreCtx>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    _listener: Rc<ListenerInfo>,
+) {
+    let guard = ctx.conns.register(stream.as_raw_fd());
+    let stats = ctx.stats();
+    stats.connections_accepted.inc();
+    stats.connections_active.set(ctx.conns.len() as u64);
+    let _ = stream.set_nodelay(true);
+    let mut client = Inbound::new(stream, ctx.bufs.get());
+    let mut scratch = Scratch {
+        out: Vec::with_capacity(1024),
+        path: Vec::with_capacity(256),
+        up_buf: ctx.bufs.get(),
+        extra: Vec::new(),
+    };
+    let mut snap = ctx.snapshot();
+    let mut parser = RequestParser::new(limits_of(&snap));
+    let mut tunnel = None;
+    loop {
+        if ctx.draining.get() && client.buffered() == 0 {
+            break;
+        }
+        let current = ctx.snapshot();
+        if !Rc::ptr_eq(&current, &snap) {
+            snap = current;
+            parser = RequestParser::new(limits_of(&snap));
+        }
+        let head = match read_head(&snap, &mut client, &mut parser, &guard.slot).await {
+            Ok(Some(head)) => head,
+            Ok(None) => break,
+            Err(e) => {
+                // After a bad head the stream can't be trusted: answer, close.
+                exchange::reject(&ctx, &mut client, &mut scratch, e, false).await;
+                break;
+            }
+        };
+        match exchange::exchange(&ctx, &snap, &mut client, &mut scratch, head, peer.ip()).await {
+            Next::KeepAlive => continue,
+            Next::Close => break,
+            Next::Tunnel(up) => {
+                tunnel = Some(up);
+                break;
+            }
+        }
+    }
+    ctx.bufs.put(std::mem::take(&mut scratch.up_buf));
+    match tunnel {
+        Some(up) => tunnel::run(client, up, snap.config.timeouts.upstream_idle.get()).await,
+        None => ctx.bufs.put(client.buf),
+    }
+    drop(guard);
+    ctx.stats().connections_active.set(ctx.conns.len() as u64);
+}
+
+fn limits_of(snap: &Snapshot) -> Limits {
+    let l = &snap.config.limits;
+    Limits {
+        max_request_line_bytes: l.max_request_line_bytes.as_usize(),
+        max_header_bytes: l.max_header_bytes.as_usize(),
+        max_headers_count: l.max_headers_count,
+    }
+}
+
+/// Reads until a whole request head is parsed. `Ok(None)` is a clean end:
+/// the client closed, or stayed idle past `client_idle`, between requests.
+async fn read_head(
+    snap: &Snapshot,
+    client: &mut Inbound<TcpStream>,
+    parser: &mut RequestParser,
+    slot: &ConnSlot,
+) -> Result<Option<RequestHead>, ProxyError> {
+    parser.reset();
+    let t = &snap.config.timeouts;
+    let mut started = client.buffered() > 0;
+    let mut deadline = Instant::now()
+        + if started {
+            t.client_header.get()
+        } else {
+            t.client_idle.get()
+        };
+    loop {
+        if started {
+            match parser.parse(client.data()) {
+                Ok(ParseStatus::Complete(head)) => return Ok(Some(head)),
+                Ok(ParseStatus::Partial) => {}
+                Err(e) => return Err(ProxyError::BadRequest(e)),
+            }
+        }
+        slot.set_idle(!started);
+        let filled = client.fill(deadline).await;
+        slot.set_idle(false);
+        match filled {
+            Ok(_) if !started => {
+                started = true;
+                deadline = Instant::now() + t.client_header.get();
+            }
+            Ok(_) => {}
+            Err(IoFail::Eof | IoFail::Io) if !started => return Ok(None),
+            Err(IoFail::Timeout) if !started => return Ok(None),
+            Err(IoFail::Timeout) => return Err(ProxyError::ClientTimeout),
+            // The parser enforces max_header_bytes, which validation keeps
+            // below the buffer size; this is the backstop.
+            Err(IoFail::Full) => {
+                return Err(ProxyError::BadRequest(ParseError {
+                    kind: ParseErrorKind::HeadersTooLarge,
+                }))
+            }
+            Err(_) => return Err(ProxyError::ClientIo),
+        }
+    }
+}

@@ -1,1 +1,223 @@
-//! runtime (under construction in this commit series).
+//! Thread-per-core bootstrap: binds the SO_REUSEPORT listeners, starts one
+//! pinned worker per core, and runs the control loop on the calling thread
+//! (signals: SIGTERM/SIGINT drain and stop, SIGHUP reloads the config).
+
+mod bufs;
+pub mod conns;
+mod core;
+pub mod listener;
+pub mod shutdown;
+pub mod sys;
+mod worker;
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+
+use arc_swap::ArcSwap;
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+pub use self::core::CoreCtx;
+pub use self::listener::ListenerInfo;
+use self::shutdown::Shutdown;
+use self::worker::{Driver, WorkerSpec};
+use crate::config::{IoDriver, Snapshot, Workers};
+use crate::stats::Stats;
+
+/// What the cores share (DESIGN.md §1): the config snapshot, stats slots and
+/// the shutdown signal.
+pub struct Shared {
+    pub snapshot: ArcSwap<Snapshot>,
+    /// Mirrors `snapshot.generation` so cores notice a reload with one load.
+    pub generation: AtomicU64,
+    pub stats: Stats,
+    pub shutdown: Shutdown,
+}
+
+/// How many workers `workers` asks for, given the CPUs we may run on.
+pub fn worker_count(workers: Workers) -> usize {
+    match workers {
+        Workers::Count(n) => n,
+        Workers::Auto => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    }
+}
+
+fn choose_driver(wanted: IoDriver) -> io::Result<Driver> {
+    let uring = monoio::utils::detect_uring();
+    match wanted {
+        IoDriver::IoUring if !uring => Err(io::Error::other(
+            "server.io_driver = \"io_uring\" but io_uring is not available on this kernel",
+        )),
+        IoDriver::IoUring => Ok(Driver::IoUring),
+        IoDriver::Legacy => Ok(Driver::Legacy),
+        IoDriver::Auto if uring => Ok(Driver::IoUring),
+        IoDriver::Auto => {
+            eprintln!("ringgate: io_uring is not available here; falling back to the epoll driver");
+            Ok(Driver::Legacy)
+        }
+    }
+}
+
+/// The CPU for each worker: `server.cpus` if given, else the CPUs this
+/// process may use, in order.
+fn worker_cpus(snap: &Snapshot, workers: usize) -> Vec<Option<usize>> {
+    if let Some(cpus) = &snap.config.server.cpus {
+        return (0..workers).map(|i| cpus.get(i).copied()).collect();
+    }
+    let allowed: Vec<usize> = core_affinity::get_core_ids()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    (0..workers)
+        .map(|i| (!allowed.is_empty()).then(|| allowed[i % allowed.len()]))
+        .collect()
+}
+
+type WorkerListeners = Vec<(ListenerInfo, std::net::TcpListener)>;
+
+/// Binds every listener once per worker. Prints `listening on NAME ADDR` per
+/// listener on stdout (scripts and tests read the real port from it).
+fn bind_listeners(snap: &Snapshot, workers: usize) -> io::Result<Vec<WorkerListeners>> {
+    let mut per_worker: Vec<WorkerListeners> = (0..workers).map(|_| Vec::new()).collect();
+    for l in &snap.config.listeners {
+        let addr: SocketAddr = l
+            .address
+            .parse()
+            .map_err(|e| io::Error::other(format!("listener {}: {e}", l.name)))?;
+        let (bound, sockets) = listener::bind_reuseport(addr, l.backlog, workers)
+            .map_err(|e| io::Error::new(e.kind(), format!("listener {} on {addr}: {e}", l.name)))?;
+        println!("ringgate: listening on {} {bound}", l.name);
+        for (slot, socket) in per_worker.iter_mut().zip(sockets) {
+            slot.push((
+                ListenerInfo {
+                    name: l.name.clone(),
+                    addr: bound,
+                },
+                socket,
+            ));
+        }
+    }
+    use std::io::Write;
+    io::stdout().flush()?;
+    Ok(per_worker)
+}
+
+/// Runs the gateway until SIGTERM/SIGINT and a completed drain.
+pub fn run(snapshot: Snapshot, config_path: Option<PathBuf>) -> io::Result<()> {
+    let workers = worker_count(snapshot.config.server.workers);
+    let driver = choose_driver(snapshot.config.server.io_driver)?;
+    let listeners = bind_listeners(&snapshot, workers)?;
+    let cpus = worker_cpus(&snapshot, workers);
+    let uring_entries = snapshot.config.server.uring_entries;
+    eprintln!(
+        "ringgate {}: {workers} worker(s), {} driver",
+        env!("CARGO_PKG_VERSION"),
+        if driver == Driver::IoUring {
+            "io_uring"
+        } else {
+            "epoll"
+        }
+    );
+    let shared = Arc::new(Shared {
+        generation: AtomicU64::new(snapshot.generation),
+        snapshot: ArcSwap::from_pointee(snapshot),
+        stats: Stats::new(workers),
+        shutdown: Shutdown::default(),
+    });
+    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP])?;
+    let signal_handle = signals.handle();
+    let sig_shared = shared.clone();
+    let control = std::thread::Builder::new()
+        .name("ringgate-ctl".into())
+        .spawn(move || {
+            for sig in signals.forever() {
+                if sig == SIGHUP {
+                    reload(&sig_shared, config_path.as_deref());
+                } else {
+                    eprintln!("ringgate: signal {sig}: draining");
+                    sig_shared.shutdown.trigger();
+                    break;
+                }
+            }
+        })?;
+
+    let (done_tx, done_rx) = mpsc::channel();
+    for (id, (ls, cpu)) in listeners.into_iter().zip(cpus).enumerate() {
+        let spec = WorkerSpec {
+            id,
+            cpu,
+            driver,
+            uring_entries,
+            listeners: ls,
+        };
+        let shared = shared.clone();
+        let done = done_tx.clone();
+        std::thread::Builder::new()
+            .name(format!("ringgate-w{id}"))
+            .spawn(move || {
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    worker::run(spec, shared)
+                }));
+                let _ = done.send((id, result));
+            })?;
+    }
+    drop(done_tx);
+    let mut failure = None;
+    for (id, result) in done_rx {
+        let err = match result {
+            Ok(Ok(())) => continue,
+            Ok(Err(e)) => io::Error::new(e.kind(), format!("worker {id}: {e}")),
+            Err(_) => io::Error::other(format!("worker {id} panicked")),
+        };
+        eprintln!("ringgate: {err}; stopping");
+        shared.shutdown.trigger();
+        failure.get_or_insert(err);
+    }
+    signal_handle.close();
+    let _ = control.join();
+    match failure {
+        Some(e) => Err(e),
+        None => {
+            eprintln!("ringgate: stopped");
+            Ok(())
+        }
+    }
+}
+
+/// Loads and validates the config file again and publishes it; a bad file
+/// is reported and the running config stays.
+fn reload(shared: &Shared, path: Option<&std::path::Path>) {
+    let Some(path) = path else {
+        eprintln!("ringgate: SIGHUP ignored: no config file to reload");
+        return;
+    };
+    let next = shared.generation.load(Ordering::Acquire) + 1;
+    let snap = match crate::config::load_file(path).and_then(|cfg| Snapshot::build(cfg, next)) {
+        Ok(s) => s,
+        Err(errors) => {
+            eprintln!(
+                "ringgate: reload of {} rejected, keeping the running config:\n{errors}",
+                path.display()
+            );
+            return;
+        }
+    };
+    let old = shared.snapshot.load();
+    let listeners_changed = old.config.listeners.len() != snap.config.listeners.len()
+        || old
+            .config
+            .listeners
+            .iter()
+            .zip(&snap.config.listeners)
+            .any(|(a, b)| a.address != b.address);
+    if listeners_changed {
+        eprintln!("ringgate: reload: listener changes take effect after a restart");
+    }
+    shared.snapshot.store(Arc::new(snap));
+    shared.generation.store(next, Ordering::Release);
+    eprintln!("ringgate: reloaded {} (generation {next})", path.display());
+}

@@ -1,1 +1,8 @@
-//! upstream (under construction in this commit series).
+//! Upstream clusters, load balancing and this core's connection pools.
+pub mod balance;
+pub mod cluster;
+pub mod pool;
+
+pub use balance::RoundRobin;
+pub use cluster::Cluster;
+pub use pool::Pool;

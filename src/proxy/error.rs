@@ -1,0 +1,213 @@
+//! Everything that can end an exchange early, and the one mapping from those
+//! errors to what the client gets: a status with a small JSON body, or (when
+//! response bytes already went out) a closed connection.
+
+use std::fmt;
+
+use crate::http::{ChunkError, ParseError};
+
+/// Which side of the proxy an I/O failure happened on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Client,
+    Upstream,
+}
+
+#[derive(Debug)]
+pub enum ProxyError {
+    /// The request head was malformed or over a limit.
+    BadRequest(ParseError),
+    /// The request body's chunked framing was malformed or too large.
+    BadRequestBody(ChunkError),
+    /// The path has dot-segments or encoded slashes (see `route::check_path`).
+    BadPath(&'static str),
+    /// CONNECT: ringgate is a reverse proxy, not a forward one.
+    ConnectNotAllowed,
+    NoRoute,
+    BodyTooLarge,
+    /// The client was too slow sending its head or body.
+    ClientTimeout,
+    /// The client went away or broke the connection mid-exchange.
+    ClientIo,
+    UpstreamConnect,
+    UpstreamConnectTimeout,
+    /// The upstream's response head was malformed or ambiguous.
+    UpstreamProtocol(&'static str),
+    /// The upstream closed or failed before a complete response head.
+    UpstreamIo,
+    UpstreamTimeout,
+    /// The upstream broke off a response body already being relayed.
+    UpstreamBodyBroken,
+    /// A 101 the request did not ask for, or an upgrade the config forbids.
+    UpgradeRefused,
+}
+
+impl ProxyError {
+    /// The status to answer with, or `None` when the only right answer is to
+    /// close the connection (the client is gone or out of sync).
+    pub fn status(&self) -> Option<u16> {
+        use ProxyError::*;
+        Some(match self {
+            BadRequest(e) => e.status(),
+            BadRequestBody(e) => e.status(),
+            BadPath(_) => 400,
+            ConnectNotAllowed => 405,
+            NoRoute => 404,
+            BodyTooLarge => 413,
+            ClientTimeout => 408,
+            UpstreamConnect | UpstreamProtocol(_) | UpstreamIo | UpgradeRefused => 502,
+            UpstreamConnectTimeout | UpstreamTimeout => 504,
+            ClientIo | UpstreamBodyBroken => return None,
+        })
+    }
+
+    /// A short machine-readable reason: the JSON `error` field and a metric label.
+    pub fn reason(&self) -> &'static str {
+        use ProxyError::*;
+        match self {
+            BadRequest(e) => e.reason(),
+            BadRequestBody(e) => e.reason(),
+            BadPath(r) => r,
+            ConnectNotAllowed => "connect_not_allowed",
+            NoRoute => "no_route",
+            BodyTooLarge => "body_too_large",
+            ClientTimeout => "client_timeout",
+            ClientIo => "client_io",
+            UpstreamConnect => "upstream_connect_failed",
+            UpstreamConnectTimeout => "upstream_connect_timeout",
+            UpstreamProtocol(r) => r,
+            UpstreamIo => "upstream_closed",
+            UpstreamTimeout => "upstream_timeout",
+            UpstreamBodyBroken => "upstream_body_broken",
+            UpgradeRefused => "upgrade_refused",
+        }
+    }
+}
+
+impl fmt::Display for ProxyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.reason())
+    }
+}
+
+/// Reason labels with a stable index into `stats::CoreStats::rejected`.
+/// Index 0 collects any reason not listed.
+pub static REJECT_REASONS: &[&str] = &[
+    "other",
+    "no_route",
+    "body_too_large",
+    "client_timeout",
+    "connect_not_allowed",
+    "upstream_connect_failed",
+    "upstream_connect_timeout",
+    "upstream_closed",
+    "upstream_timeout",
+    "upgrade_refused",
+    "upstream_bad_response",
+    "dot_segment",
+    "encoded_slash",
+    "backslash",
+];
+
+pub fn reason_index(reason: &str) -> usize {
+    // Error path only: a short linear scan keeps the table trivially correct.
+    REJECT_REASONS
+        .iter()
+        .position(|r| *r == reason)
+        .unwrap_or(0)
+}
+
+/// Appends a complete error response: status line, JSON body, and
+/// `Connection: close` unless the connection is to be kept.
+pub fn write_error_response(out: &mut Vec<u8>, status: u16, reason: &str, keep_alive: bool) {
+    let mut body = Vec::with_capacity(64);
+    body.extend_from_slice(b"{\"error\":\"");
+    // Reasons are our own snake_case labels; escape anyway so this can never
+    // emit invalid JSON if one ever carries a quote or backslash.
+    for &b in reason.as_bytes() {
+        match b {
+            b'"' | b'\\' => body.extend_from_slice(&[b'\\', b]),
+            0x20..=0x7e => body.push(b),
+            _ => body.push(b'?'),
+        }
+    }
+    body.extend_from_slice(b"\",\"status\":");
+    crate::http::write_decimal(u64::from(status), &mut body);
+    body.push(b'}');
+
+    out.extend_from_slice(b"HTTP/1.1 ");
+    crate::http::write_decimal(u64::from(status), out);
+    out.push(b' ');
+    out.extend_from_slice(status_text(status).as_bytes());
+    out.extend_from_slice(b"\r\nContent-Type: application/json\r\nContent-Length: ");
+    crate::http::write_decimal(body.len() as u64, out);
+    if !keep_alive {
+        out.extend_from_slice(b"\r\nConnection: close");
+    }
+    out.extend_from_slice(b"\r\n\r\n");
+    out.extend_from_slice(&body);
+}
+
+pub fn status_text(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        200 => "OK",
+        204 => "No Content",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        417 => "Expectation Failed",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        _ => "Error",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_response_is_complete_json() {
+        let mut out = Vec::new();
+        write_error_response(&mut out, 404, "no_route", true);
+        let text = String::from_utf8(out).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 404 Not Found\r\n"));
+        assert!(head.contains(&format!("Content-Length: {}", body.len())));
+        assert!(!head.contains("Connection: close"));
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["error"], "no_route");
+        assert_eq!(v["status"], 404);
+    }
+
+    #[test]
+    fn close_is_announced_and_reasons_escaped() {
+        let mut out = Vec::new();
+        write_error_response(&mut out, 400, "a\"b\\c", false);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("Connection: close\r\n"));
+        let body = text.split_once("\r\n\r\n").unwrap().1;
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["error"], "a\"b\\c");
+    }
+
+    #[test]
+    fn statuses() {
+        assert_eq!(ProxyError::NoRoute.status(), Some(404));
+        assert_eq!(ProxyError::UpstreamTimeout.status(), Some(504));
+        assert_eq!(ProxyError::UpstreamConnect.status(), Some(502));
+        assert_eq!(ProxyError::ClientIo.status(), None);
+        assert_eq!(reason_index("no_route"), 1);
+        assert_eq!(reason_index("unheard_of"), 0);
+    }
+}

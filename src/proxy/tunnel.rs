@@ -1,0 +1,75 @@
+//! Upgraded connections (WebSocket and friends): after a relayed 101 the two
+//! sockets are spliced, bytes flow both ways until both sides are done. A
+//! side that goes quiet for `timeouts.upstream_idle` ends the tunnel.
+
+use std::time::{Duration, Instant};
+
+use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt, Splitable};
+use monoio::net::TcpStream;
+
+use super::io::{write_vec, Inbound};
+
+/// Runs the tunnel; both inbound buffers may already hold bytes for the other
+/// side (sent right after the handshake).
+pub async fn run(mut client: Inbound<TcpStream>, mut upstream: Inbound<TcpStream>, idle: Duration) {
+    let deadline = Instant::now() + idle;
+    let mut early = client.data().to_vec();
+    if !early.is_empty()
+        && write_vec(&mut upstream.stream, &mut early, deadline)
+            .await
+            .is_err()
+    {
+        return;
+    }
+    let mut early = upstream.data().to_vec();
+    if !early.is_empty()
+        && write_vec(&mut client.stream, &mut early, deadline)
+            .await
+            .is_err()
+    {
+        return;
+    }
+    let (client_r, client_w) = client.stream.into_split();
+    let (up_r, up_w) = upstream.stream.into_split();
+    let mut up_buf = upstream.buf;
+    up_buf.clear();
+    let mut client_buf = client.buf;
+    client_buf.clear();
+    let to_upstream = pipe(client_r, up_w, client_buf, idle);
+    let to_client = pipe(up_r, client_w, up_buf, idle);
+    monoio::join!(to_upstream, to_client);
+}
+
+/// Copies one direction until EOF, error or an idle timeout, then half-closes
+/// the destination so its peer sees the end and, in turn, ends the other
+/// direction.
+async fn pipe<R: AsyncReadRent, W: AsyncWriteRent>(
+    mut src: R,
+    mut dst: W,
+    mut buf: Vec<u8>,
+    idle: Duration,
+) {
+    let cap = buf.capacity().max(4096);
+    loop {
+        buf.clear();
+        buf.reserve(cap);
+        let (res, b) = match monoio::time::timeout(idle, src.read(buf)).await {
+            Ok(r) => r,
+            Err(_) => break,
+        };
+        buf = b;
+        match res {
+            Ok(n) if n > 0 => {}
+            _ => break,
+        }
+        let (res, b) = match monoio::time::timeout(idle, dst.write_all(buf)).await {
+            Ok(r) => r,
+            Err(_) => break,
+        };
+        buf = b;
+        if res.is_err() {
+            break;
+        }
+    }
+    let _ = dst.shutdown().await;
+}

@@ -1,0 +1,83 @@
+//! The few raw socket calls monoio does not wrap. This is the only module
+//! with `unsafe`; each call works on a descriptor the caller owns.
+#![allow(unsafe_code)]
+
+use std::os::fd::RawFd;
+
+/// What a non-blocking peek at an idle upstream connection saw.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Peek {
+    /// Nothing to read: the connection looks reusable.
+    Empty,
+    /// The peer closed (EOF) or the socket has an error.
+    Closed,
+    /// Unexpected bytes arrived while idle: the stream is out of sync.
+    Data,
+}
+
+/// Peeks at a socket without blocking or consuming, to notice pooled
+/// upstream connections the peer closed while they sat idle.
+pub fn peek(fd: RawFd) -> Peek {
+    let mut byte = 0u8;
+    // SAFETY: `fd` is a socket owned by a live TcpStream of the caller; the
+    // buffer is one valid, writable byte on our stack.
+    let n = unsafe {
+        libc::recv(
+            fd,
+            (&mut byte as *mut u8).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    match n {
+        0 => Peek::Closed,
+        n if n > 0 => Peek::Data,
+        _ => match std::io::Error::last_os_error().raw_os_error() {
+            Some(libc::EAGAIN) => Peek::Empty,
+            Some(libc::EINTR) => Peek::Empty,
+            _ => Peek::Closed,
+        },
+    }
+}
+
+/// Shuts a socket down in both directions. A read pending on it completes
+/// with EOF, which is how draining wakes idle keep-alive connections.
+pub fn shutdown(fd: RawFd) {
+    // SAFETY: `fd` belongs to a connection still registered with this core
+    // (it deregisters before its socket is closed), so it is our socket.
+    unsafe {
+        libc::shutdown(fd, libc::SHUT_RDWR);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::net::{TcpListener, TcpStream};
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn peek_sees_empty_data_and_close() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (mut s, _) = l.accept().unwrap();
+        assert_eq!(peek(c.as_raw_fd()), Peek::Empty);
+        s.write_all(b"x").unwrap();
+        // Wait for the byte on a condition, not a sleep.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while peek(c.as_raw_fd()) != Peek::Data {
+            assert!(std::time::Instant::now() < deadline);
+            std::thread::yield_now();
+        }
+        let (c2, s2) = (
+            TcpStream::connect(l.local_addr().unwrap()).unwrap(),
+            l.accept().unwrap().0,
+        );
+        drop(s2);
+        while peek(c2.as_raw_fd()) != Peek::Closed {
+            assert!(std::time::Instant::now() < deadline);
+            std::thread::yield_now();
+        }
+    }
+}

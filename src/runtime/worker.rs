@@ -1,0 +1,136 @@
+//! One worker: a thread pinned to its core, running a monoio runtime with
+//! its own listeners, pools and connections until shutdown and drain.
+
+use std::io;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use monoio::net::TcpListener;
+
+use super::core::CoreCtx;
+use super::listener::ListenerInfo;
+use super::Shared;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Driver {
+    IoUring,
+    Legacy,
+}
+
+pub struct WorkerSpec {
+    pub id: usize,
+    pub cpu: Option<usize>,
+    pub driver: Driver,
+    pub uring_entries: u32,
+    pub listeners: Vec<(ListenerInfo, std::net::TcpListener)>,
+}
+
+/// Body of a worker thread; returns when the worker has drained.
+pub fn run(spec: WorkerSpec, shared: Arc<Shared>) -> io::Result<()> {
+    if let Some(cpu) = spec.cpu {
+        if !core_affinity::set_for_current(core_affinity::CoreId { id: cpu }) {
+            eprintln!(
+                "ringgate: warning: worker {} could not be pinned to CPU {cpu}",
+                spec.id
+            );
+        }
+    }
+    match spec.driver {
+        Driver::IoUring => monoio::RuntimeBuilder::<monoio::IoUringDriver>::new()
+            .with_entries(spec.uring_entries)
+            .enable_timer()
+            .build()?
+            .block_on(main(spec.id, spec.listeners, shared)),
+        Driver::Legacy => monoio::RuntimeBuilder::<monoio::LegacyDriver>::new()
+            .enable_timer()
+            .build()?
+            .block_on(main(spec.id, spec.listeners, shared)),
+    }
+}
+
+async fn main(
+    id: usize,
+    listeners: Vec<(ListenerInfo, std::net::TcpListener)>,
+    shared: Arc<Shared>,
+) -> io::Result<()> {
+    let ctx = Rc::new(CoreCtx::new(id, shared.clone()));
+    let mut accepts = Vec::with_capacity(listeners.len());
+    for (info, std_listener) in listeners {
+        let listener = TcpListener::from_std(std_listener)?;
+        accepts.push(monoio::spawn(accept_loop(
+            ctx.clone(),
+            listener,
+            Rc::new(info),
+        )));
+    }
+    monoio::spawn(sweep_pool(ctx.clone()));
+    shared.shutdown.wait().await;
+    for a in accepts {
+        a.await;
+    }
+    drain(&ctx).await;
+    Ok(())
+}
+
+async fn accept_loop(ctx: Rc<CoreCtx>, listener: TcpListener, info: Rc<ListenerInfo>) {
+    let shared = ctx.shared.clone();
+    let mut stop = std::pin::pin!(shared.shutdown.wait());
+    loop {
+        monoio::select! {
+            _ = &mut stop => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let max = ctx.snapshot().config.server.max_connections_per_core;
+                    if ctx.conns.len() >= max {
+                        ctx.stats().connections_refused.inc();
+                        drop(stream);
+                        continue;
+                    }
+                    monoio::spawn(crate::proxy::serve(ctx.clone(), stream, peer, info.clone()));
+                }
+                Err(e) => {
+                    // EMFILE/ENFILE and friends: back off instead of spinning.
+                    eprintln!("ringgate: accept on {} failed: {e}", info.addr);
+                    monoio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+}
+
+/// Stops keep-alive connections at once, lets busy ones finish their current
+/// request, and gives up on stragglers after `server.drain_timeout`.
+async fn drain(ctx: &CoreCtx) {
+    ctx.draining.set(true);
+    ctx.conns.close_idle();
+    let limit = ctx.snapshot().config.server.drain_timeout.get();
+    if monoio::time::timeout(limit, ctx.conns.wait_empty())
+        .await
+        .is_err()
+    {
+        eprintln!(
+            "ringgate: worker {}: drain timeout, closing {} connection(s)",
+            ctx.id,
+            ctx.conns.len()
+        );
+    }
+}
+
+/// Closes pooled upstream connections that outlived their idle timeout even
+/// when no request comes to find them.
+async fn sweep_pool(ctx: Rc<CoreCtx>) {
+    loop {
+        monoio::time::sleep(Duration::from_secs(1)).await;
+        let snap = ctx.snapshot();
+        let timeout_of = |addr| {
+            snap.clusters
+                .iter()
+                .find(|c| c.endpoints.contains(&addr))
+                .map_or(Duration::ZERO, |c| c.pool_idle_timeout)
+        };
+        ctx.pool
+            .borrow_mut()
+            .evict_expired(std::time::Instant::now(), timeout_of);
+    }
+}

@@ -1,0 +1,69 @@
+//! A named set of endpoints, resolved once when a snapshot is built.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use crate::config::ClusterConfig;
+
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub name: String,
+    pub endpoints: Vec<SocketAddr>,
+    pub max_idle_per_endpoint: usize,
+    pub pool_idle_timeout: Duration,
+}
+
+impl Cluster {
+    /// Resolves every endpoint (DNS names included); an endpoint that does not
+    /// resolve is an error naming it, so a typo fails the load, not a request.
+    pub fn from_config(cfg: &ClusterConfig) -> Result<Cluster, String> {
+        let mut endpoints = Vec::with_capacity(cfg.endpoints.len());
+        for ep in &cfg.endpoints {
+            let addrs = ep
+                .to_socket_addrs()
+                .map_err(|e| format!("endpoint {ep:?} does not resolve: {e}"))?;
+            // One address per configured endpoint: the first the resolver
+            // prefers, so "localhost:80" does not silently double its weight.
+            let addr = addrs
+                .into_iter()
+                .next()
+                .ok_or_else(|| format!("endpoint {ep:?} resolved to no address"))?;
+            endpoints.push(addr);
+        }
+        Ok(Cluster {
+            name: cfg.name.clone(),
+            endpoints,
+            max_idle_per_endpoint: cfg.max_idle_per_endpoint,
+            pool_idle_timeout: cfg.pool_idle_timeout.get(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(endpoints: &[&str]) -> ClusterConfig {
+        ClusterConfig {
+            name: "c".into(),
+            endpoints: endpoints.iter().map(|s| s.to_string()).collect(),
+            load_balancing: Default::default(),
+            max_idle_per_endpoint: 4,
+            pool_idle_timeout: crate::config::Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn resolves_literals_and_localhost() {
+        let c = Cluster::from_config(&cfg(&["127.0.0.1:80", "[::1]:81", "localhost:82"])).unwrap();
+        assert_eq!(c.endpoints.len(), 3);
+        assert_eq!(c.endpoints[0], "127.0.0.1:80".parse().unwrap());
+        assert_eq!(c.endpoints[2].port(), 82);
+    }
+
+    #[test]
+    fn unresolvable_endpoint_is_named() {
+        let err = Cluster::from_config(&cfg(&["no-such-host.invalid:80"])).unwrap_err();
+        assert!(err.contains("no-such-host.invalid"), "{err}");
+    }
+}

@@ -1,0 +1,160 @@
+//! This core's idle keep-alive connections to upstream endpoints.
+//!
+//! LIFO reuse (the most recently used socket is the warmest and the least
+//! likely to have been closed by the upstream's keep-alive timer); the oldest
+//! is evicted first when an endpoint's idle list is full. A connection taken
+//! from the pool is peeked first, so one the upstream closed while idle is
+//! dropped instead of failing the request.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+use ahash::AHashMap;
+use monoio::net::TcpStream;
+
+use crate::runtime::sys::{self, Peek};
+
+struct Idle {
+    stream: TcpStream,
+    since: Instant,
+}
+
+#[derive(Default)]
+pub struct Pool {
+    idle: AHashMap<SocketAddr, VecDeque<Idle>>,
+}
+
+impl Pool {
+    pub fn new() -> Self {
+        Pool::default()
+    }
+
+    /// A live idle connection to `addr`, if there is one younger than `max_idle`.
+    pub fn take(
+        &mut self,
+        addr: SocketAddr,
+        now: Instant,
+        max_idle: Duration,
+    ) -> Option<TcpStream> {
+        let list = self.idle.get_mut(&addr)?;
+        while let Some(idle) = list.pop_back() {
+            if now.saturating_duration_since(idle.since) >= max_idle {
+                // Everything below the newest is older still.
+                list.clear();
+                return None;
+            }
+            if sys::peek(idle.stream.as_raw_fd()) == Peek::Empty {
+                return Some(idle.stream);
+            }
+        }
+        None
+    }
+
+    /// Parks a connection whose last exchange ended cleanly.
+    pub fn put(
+        &mut self,
+        addr: SocketAddr,
+        stream: TcpStream,
+        now: Instant,
+        max_per_endpoint: usize,
+    ) {
+        if max_per_endpoint == 0 {
+            return;
+        }
+        let list = self.idle.entry(addr).or_default();
+        if list.len() >= max_per_endpoint {
+            list.pop_front();
+        }
+        list.push_back(Idle { stream, since: now });
+    }
+
+    /// Closes connections idle for `max_idle` or longer; called periodically so
+    /// idle sockets don't outlive their timeout when no request comes.
+    pub fn evict_expired(&mut self, now: Instant, max_idle: impl Fn(SocketAddr) -> Duration) {
+        self.idle.retain(|addr, list| {
+            let limit = max_idle(*addr);
+            while list
+                .front()
+                .is_some_and(|i| now.saturating_duration_since(i.since) >= limit)
+            {
+                list.pop_front();
+            }
+            !list.is_empty()
+        });
+    }
+
+    pub fn idle_count(&self) -> usize {
+        self.idle.values().map(VecDeque::len).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    fn pair(l: &TcpListener) -> (TcpStream, std::net::TcpStream) {
+        let c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (s, _) = l.accept().unwrap();
+        (TcpStream::from_std(c).unwrap(), s)
+    }
+
+    fn rt() -> monoio::Runtime<monoio::LegacyDriver> {
+        monoio::RuntimeBuilder::<monoio::LegacyDriver>::new()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn lifo_reuse_and_bounded_idle_list() {
+        rt().block_on(async {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = l.local_addr().unwrap();
+            let mut pool = Pool::new();
+            let now = Instant::now();
+            let mut servers = Vec::new();
+            let mut fds = Vec::new();
+            for _ in 0..3 {
+                let (c, s) = pair(&l);
+                fds.push(c.as_raw_fd());
+                servers.push(s);
+                pool.put(addr, c, now, 2);
+            }
+            assert_eq!(pool.idle_count(), 2, "oldest evicted at the cap");
+            let a = pool.take(addr, now, Duration::from_secs(1)).unwrap();
+            assert_eq!(a.as_raw_fd(), fds[2], "most recent first");
+        });
+    }
+
+    #[test]
+    fn closed_and_expired_connections_are_not_reused() {
+        rt().block_on(async {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = l.local_addr().unwrap();
+            let mut pool = Pool::new();
+            let t0 = Instant::now();
+            let (c, s) = pair(&l);
+            let fd = c.as_raw_fd();
+            pool.put(addr, c, t0, 8);
+            drop(s);
+            // The FIN reaches our socket asynchronously: wait on the condition.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while sys::peek(fd) != Peek::Closed {
+                assert!(Instant::now() < deadline, "FIN never arrived");
+                std::thread::yield_now();
+            }
+            assert!(pool.take(addr, t0, Duration::from_secs(60)).is_none());
+            let (c2, _s2) = pair(&l);
+            pool.put(addr, c2, t0, 8);
+            assert!(pool
+                .take(addr, t0 + Duration::from_secs(2), Duration::from_secs(1))
+                .is_none());
+            let (c3, _s3) = pair(&l);
+            pool.put(addr, c3, t0, 8);
+            pool.evict_expired(t0 + Duration::from_secs(5), |_| Duration::from_secs(1));
+            assert_eq!(pool.idle_count(), 0);
+        });
+    }
+}

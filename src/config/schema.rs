@@ -104,7 +104,9 @@ pub struct LimitsConfig {
     pub max_body_bytes: ByteSize,
     /// Largest upstream response head; larger gets the client a 502.
     pub max_response_header_bytes: ByteSize,
-    /// Size of each connection's read buffer (also the streaming chunk size).
+    /// Size of each connection's read buffers (client side and upstream side);
+    /// also the streaming chunk size. Heads larger than this grow the buffer
+    /// up to their own limits.
     /// A whole request head, and a whole response head, must fit in one, so
     /// it must be at least `max_header_bytes` and `max_response_header_bytes`.
     pub buffer_bytes: ByteSize,
@@ -120,7 +122,7 @@ impl Default for LimitsConfig {
             max_response_header_bytes: ByteSize::kib(64),
             // 64KiB, not 16KiB: it must hold the largest allowed response
             // head (max_response_header_bytes), or the defaults would not validate.
-            buffer_bytes: ByteSize::kib(64),
+            buffer_bytes: ByteSize::kib(16),
         }
     }
 }

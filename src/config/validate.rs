@@ -22,6 +22,8 @@ pub(crate) const URING_ENTRIES: std::ops::RangeInclusive<u32> = 8..=32768;
 pub(crate) const HEADERS_COUNT: std::ops::RangeInclusive<usize> = 1..=10_000;
 pub(crate) const BUFFER_MIN: ByteSize = ByteSize::kib(4);
 pub(crate) const BUFFER_MAX: ByteSize = ByteSize::mib(16);
+/// The most a head limit may be: heads grow the connection buffer up to it.
+const HEAD_MAX: ByteSize = ByteSize::mib(1);
 
 /// Every semantic problem in `cfg`, in section order; empty when valid.
 pub fn validate(cfg: &Config) -> Vec<ConfigError> {
@@ -134,8 +136,8 @@ fn check_limits(l: &LimitsConfig, out: &mut Vec<ConfigError>) {
     check_buffer(l, out);
 }
 
-/// The connection buffer bounds both heads: the parser needs a whole head in
-/// one buffer, so the head limits can't exceed it.
+/// The connection buffer is the streaming chunk size; a head larger than it
+/// grows the buffer up to the head limit, so the two are independent.
 fn check_buffer(l: &LimitsConfig, out: &mut Vec<ConfigError>) {
     let buf = l.buffer_bytes;
     if buf < BUFFER_MIN || buf > BUFFER_MAX {
@@ -144,34 +146,30 @@ fn check_buffer(l: &LimitsConfig, out: &mut Vec<ConfigError>) {
             "limits.buffer_bytes",
             format!("{} is not between 4KiB and 16MiB", fmt_size(buf)),
         );
-    } else if buf < l.max_header_bytes {
-        err(
-            out,
-            "limits.buffer_bytes",
-            format!(
-                "{} is smaller than max_header_bytes ({}): a whole request head must fit in \
-                 one connection buffer, so raise buffer_bytes or lower max_header_bytes",
-                fmt_size(buf),
-                fmt_size(l.max_header_bytes)
-            ),
-        );
+    }
+    for (key, size) in [
+        ("limits.max_header_bytes", l.max_header_bytes),
+        (
+            "limits.max_response_header_bytes",
+            l.max_response_header_bytes,
+        ),
+    ] {
+        if size > HEAD_MAX {
+            err(
+                out,
+                key,
+                format!(
+                    "{} is over 1MiB: a head that large is an attack, not a request",
+                    fmt_size(size)
+                ),
+            );
+        }
     }
     if l.max_response_header_bytes.0 == 0 {
         err(
             out,
             "limits.max_response_header_bytes",
             "must be greater than 0",
-        );
-    } else if l.max_response_header_bytes > buf {
-        err(
-            out,
-            "limits.max_response_header_bytes",
-            format!(
-                "{} is larger than buffer_bytes ({}): a whole response head must fit in \
-                 one connection buffer",
-                fmt_size(l.max_response_header_bytes),
-                fmt_size(buf)
-            ),
         );
     }
 }

@@ -70,6 +70,18 @@ impl<S: AsyncReadRent> Inbound<S> {
         Ok(())
     }
 
+    /// Doubles the buffer (up to `max` bytes) for a head that outgrew it;
+    /// false when it is already `max` or larger.
+    pub fn grow(&mut self, max: usize) -> bool {
+        let cap = self.buf.capacity();
+        if cap >= max {
+            return false;
+        }
+        let target = cap.saturating_mul(2).clamp(1, max);
+        self.buf.reserve_exact(target - self.buf.len());
+        true
+    }
+
     /// Reads more bytes after the buffered ones; `Ok(n)` with n > 0.
     pub async fn fill(&mut self, deadline: Instant) -> Result<usize, IoFail> {
         self.make_room()?;

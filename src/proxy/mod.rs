@@ -131,8 +131,9 @@ async fn read_head(
             Err(IoFail::Eof | IoFail::Io) if !started => return Ok(None),
             Err(IoFail::Timeout) if !started => return Ok(None),
             Err(IoFail::Timeout) => return Err(ProxyError::ClientTimeout),
-            // The parser enforces max_header_bytes, which validation keeps
-            // below the buffer size; this is the backstop.
+            // A head bigger than the buffer grows it up to the head limit; the
+            // parser answers 431/414 once the limit itself is passed.
+            Err(IoFail::Full) if client.grow(snap.config.limits.max_header_bytes.as_usize()) => {}
             Err(IoFail::Full) => {
                 return Err(ProxyError::BadRequest(ParseError {
                     kind: ParseErrorKind::HeadersTooLarge,

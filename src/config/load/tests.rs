@@ -53,7 +53,7 @@ fn minimal_config_gets_every_documented_default() {
     assert_eq!(l.max_headers_count, 100);
     assert_eq!(l.max_body_bytes, ByteSize::gib(1));
     assert_eq!(l.max_response_header_bytes, ByteSize::kib(64));
-    assert_eq!(l.buffer_bytes, ByteSize::kib(64));
+    assert_eq!(l.buffer_bytes, ByteSize::kib(16));
     let t = &c.timeouts;
     assert_eq!(t.client_header, Duration::from_secs(10));
     assert_eq!(t.client_idle, Duration::from_secs(60));

@@ -107,6 +107,10 @@ pub static REJECT_REASONS: &[&str] = &[
     "dot_segment",
     "encoded_slash",
     "backslash",
+    "encoded_nul",
+    "empty_segment",
+    "encoded_unreserved",
+    "bad_percent_encoding",
 ];
 
 pub fn reason_index(reason: &str) -> usize {

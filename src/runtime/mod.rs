@@ -37,11 +37,13 @@ pub struct Shared {
     pub shutdown: Shutdown,
 }
 
-/// How many workers `workers` asks for, given the CPUs we may run on.
-pub fn worker_count(workers: Workers) -> usize {
-    match workers {
-        Workers::Count(n) => n,
-        Workers::Auto => std::thread::available_parallelism().map_or(1, |n| n.get()),
+/// How many workers to run: the configured count, else one per CPU listed
+/// in `server.cpus`, else one per CPU this process may use.
+pub fn worker_count(workers: Workers, cpus: Option<&[usize]>) -> usize {
+    match (workers, cpus) {
+        (Workers::Count(n), _) => n,
+        (Workers::Auto, Some(cpus)) if !cpus.is_empty() => cpus.len(),
+        (Workers::Auto, _) => std::thread::available_parallelism().map_or(1, |n| n.get()),
     }
 }
 
@@ -108,7 +110,8 @@ fn bind_listeners(snap: &Snapshot, workers: usize) -> io::Result<Vec<WorkerListe
 
 /// Runs the gateway until SIGTERM/SIGINT and a completed drain.
 pub fn run(snapshot: Snapshot, config_path: Option<PathBuf>) -> io::Result<()> {
-    let workers = worker_count(snapshot.config.server.workers);
+    let server = &snapshot.config.server;
+    let workers = worker_count(server.workers, server.cpus.as_deref());
     let driver = choose_driver(snapshot.config.server.io_driver)?;
     let listeners = bind_listeners(&snapshot, workers)?;
     let cpus = worker_cpus(&snapshot, workers);
@@ -220,4 +223,16 @@ fn reload(shared: &Shared, path: Option<&std::path::Path>) {
     shared.snapshot.store(Arc::new(snap));
     shared.generation.store(next, Ordering::Release);
     eprintln!("ringgate: reloaded {} (generation {next})", path.display());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_count_follows_workers_then_cpus_then_the_machine() {
+        assert_eq!(worker_count(Workers::Count(3), Some(&[0])), 3);
+        assert_eq!(worker_count(Workers::Auto, Some(&[4, 5])), 2);
+        assert!(worker_count(Workers::Auto, None) >= 1);
+    }
 }

@@ -222,7 +222,7 @@ async fn forward(
     }
     let safe_to_retry = p.method.is_idempotent() && matches!(p.body, ReqBody::None);
     let mut attempts = 0;
-    let (upstream, addr, resp) = loop {
+    let response = loop {
         attempts += 1;
         let Acquired {
             stream,
@@ -243,7 +243,7 @@ async fn forward(
         };
         let mut up = Inbound::new(stream, std::mem::take(&mut scratch.up_buf));
         match send_and_receive(snap, client, scratch, &mut p, &mut up).await {
-            Ok(resp) => break (up, addr, resp),
+            Ok(head) => break Upstreamed { up, addr, head },
             Err(Failure::Retryable) if reused && safe_to_retry && attempts < 3 => {
                 ctx.stats().upstream_retries.inc();
                 scratch.up_buf = recycle(up.buf);
@@ -265,7 +265,7 @@ async fn forward(
             }
         }
     };
-    relay_response(ctx, snap, client, scratch, &p, upstream, addr, resp).await
+    relay_response(ctx, snap, client, scratch, &p, response).await
 }
 
 /// A buffer back from a failed exchange keeps its capacity; a lost one is replaced.
@@ -344,6 +344,7 @@ async fn send_and_receive(
             Ok(_) => {}
             Err(IoFail::Eof | IoFail::Io) if up.buffered() == 0 => return Err(Failure::Retryable),
             Err(IoFail::Timeout) => return Err(Failure::Reject(ProxyError::UpstreamTimeout, true)),
+            Err(IoFail::Full) if up.grow(limits.max_response_header_bytes.as_usize()) => {}
             Err(IoFail::Full) => {
                 return Err(Failure::Reject(
                     ProxyError::UpstreamProtocol("upstream_bad_response"),
@@ -383,16 +384,26 @@ async fn send_body(
     })
 }
 
+/// A response head received on an upstream connection to `addr`.
+struct Upstreamed {
+    up: Inbound<TcpStream>,
+    addr: SocketAddr,
+    head: ResponseHead,
+}
+
 async fn relay_response(
     ctx: &CoreCtx,
     snap: &Snapshot,
     client: &mut Inbound<TcpStream>,
     scratch: &mut Scratch,
     p: &Prepared,
-    mut up: Inbound<TcpStream>,
-    addr: SocketAddr,
-    resp: ResponseHead,
+    response: Upstreamed,
 ) -> Next {
+    let Upstreamed {
+        mut up,
+        addr,
+        head: resp,
+    } = response;
     if resp.status == 101 && !p.upgrade {
         scratch.up_buf = recycle(up.buf);
         return reject(ctx, client, scratch, ProxyError::UpgradeRefused, false).await;

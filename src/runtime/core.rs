@@ -17,6 +17,10 @@ use crate::upstream::{Pool, RoundRobin};
 pub struct CoreCtx {
     pub id: usize,
     pub shared: Arc<Shared>,
+    /// `Rc` around the shared `Arc` on purpose: handing the snapshot to a
+    /// request clones the `Rc` (a plain increment), never the `Arc` (an
+    /// atomic RMW on a cache line every core touches).
+    #[allow(clippy::redundant_allocation)]
     snapshot: RefCell<Rc<Arc<Snapshot>>>,
     generation: Cell<u64>,
     balancers: RefCell<Rc<[RoundRobin]>>,
@@ -47,6 +51,7 @@ impl CoreCtx {
 
     /// The current snapshot. One relaxed atomic load per call; the shared
     /// `Arc` is only touched (once per core) when a reload published a new one.
+    #[allow(clippy::redundant_allocation)]
     pub fn snapshot(&self) -> Rc<Arc<Snapshot>> {
         if self.shared.generation.load(Ordering::Acquire) != self.generation.get() {
             self.refresh();

@@ -437,11 +437,6 @@ impl ResponseFramer {
         })
     }
 
-    /// True between responses, when EOF is a clean close rather than a cut.
-    pub fn idle(&self) -> bool {
-        self.state == RespState::Head
-    }
-
     fn finish(&mut self, consumed: usize) -> Step {
         self.state = RespState::Head;
         Step::Done {

@@ -58,6 +58,8 @@ pub struct Stats {
     pub requests: u64,
     pub bytes_read: u64,
     pub bytes_written: u64,
+    /// Latencies since the last progress report (only with a live display).
+    pub interval: Option<Histogram<u64>>,
 }
 
 impl Default for Stats {
@@ -69,6 +71,7 @@ impl Default for Stats {
             requests: 0,
             bytes_read: 0,
             bytes_written: 0,
+            interval: None,
         }
     }
 }
@@ -77,7 +80,11 @@ impl Stats {
     pub fn record(&mut self, status: u16, latency: Duration) {
         self.requests += 1;
         self.status[(status as usize).min(STATUS_SLOTS - 1)] += 1;
-        self.latency.saturating_record(duration_us(latency));
+        let us = duration_us(latency);
+        self.latency.saturating_record(us);
+        if let Some(h) = &mut self.interval {
+            h.saturating_record(us);
+        }
     }
 
     pub fn error(&mut self, kind: ErrorKind) {

@@ -129,7 +129,8 @@ impl Conn {
                 monoio::time::sleep(left).await;
             }
         }
-        let route = Route::parse(&self.rbuf[head.path.clone()]);
+        // Head offsets are relative to the unconsumed part of the buffer.
+        let route = Route::parse(&self.rbuf[self.pos + head.path.start..self.pos + head.path.end]);
         let delay = match route {
             Route::DelayMs(ms) => std::time::Duration::from_millis(ms),
             _ => self.ctx.sample_delay(),

@@ -117,3 +117,15 @@ fn malformed_request_gets_400() {
         String::from_utf8_lossy(&raw)
     );
 }
+
+#[test]
+fn slow_drip_still_delivers_the_whole_response() {
+    let origin = Origin::start(&["--fault", "slow-drip", "--drip-interval", "1ms"]);
+    let raw = exchange_until_close(
+        origin.addr,
+        b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
+    let (head, body) = split_response(&raw);
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert_eq!(body, b"Hello, World!");
+}

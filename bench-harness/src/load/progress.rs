@@ -81,7 +81,7 @@ pub fn show<T>(live: &Live, workers: &[JoinHandle<T>], measure_start: Instant) {
         }
         let (requests, errors) = live.collect(&mut hist);
         let rps = (requests - last.1) as f64 / now.duration_since(last.0).as_secs_f64();
-        let line = if now < measure_start {
+        let line = if now < measure_start || requests == 0 {
             format!(
                 "warming up, {:.0}s left",
                 (measure_start - now).as_secs_f64().ceil()

@@ -2,6 +2,10 @@
 //! benchmark ringgate. This file only parses the command line; each
 //! subcommand lives in its own module.
 
+// Unsafe is allowed only where a libc call is needed, each marked with
+// `#[allow(unsafe_code)]` and a SAFETY comment.
+#![deny(unsafe_code)]
+
 mod http;
 mod load;
 mod origin;

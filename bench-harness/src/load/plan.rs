@@ -177,8 +177,8 @@ fn validate(p: &Plan) -> Result<(), String> {
             "--pipeline needs keep-alive and the closed loop (no --rate, no --new-conn)".into(),
         );
     }
-    if p.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
-        return Err("--rate must be a positive number of requests per second".into());
+    if p.rate.is_some_and(|r| !(r.is_finite() && r >= 0.001)) {
+        return Err("--rate must be at least 0.001 requests per second".into());
     }
     if p.timeout.is_zero() || p.duration.is_some_and(|d| d.is_zero()) || p.count == Some(0) {
         return Err("--timeout, --duration and --requests must be positive".into());

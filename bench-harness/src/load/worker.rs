@@ -39,6 +39,7 @@ impl Slot {
     }
 
     /// Wakes the connection's pending read/write by shutting the socket.
+    #[allow(unsafe_code)]
     fn fire(&self) {
         self.fired.set(true);
         self.since.set(None);

@@ -354,6 +354,7 @@ impl Route {
 }
 
 /// Makes the coming close send RST instead of FIN (SO_LINGER with 0 s).
+#[allow(unsafe_code)]
 fn reset_on_close(stream: &TcpStream) {
     use std::os::fd::AsRawFd;
     let linger = libc::linger {

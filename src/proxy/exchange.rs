@@ -2,14 +2,14 @@
 //! and body, relay the response. The order follows DESIGN.md §4; filters
 //! from later issues slot in between routing and the upstream pick.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use monoio::net::TcpStream;
 
 use super::body::{self, Pauses, RelayError};
 use super::error::{reason_index, write_error_response, ProxyError};
-use super::head::{self, ClientFraming, Forwarding};
+use super::head::{self, ClientFraming, ClientIp, Forwarding};
 use super::io::{write_vec, Inbound, IoFail};
 use super::upstream::{acquire, Acquired};
 use crate::config::Snapshot;
@@ -64,7 +64,7 @@ pub async fn exchange(
     client: &mut Inbound<TcpStream>,
     scratch: &mut Scratch,
     head: RequestHead,
-    peer: IpAddr,
+    peer: &ClientIp,
 ) -> Next {
     ctx.stats().requests.inc();
     let has_body = !matches!(
@@ -89,7 +89,7 @@ fn prepare(
     buf: &[u8],
     head: &RequestHead,
     scratch: &mut Scratch,
-    peer: IpAddr,
+    peer: &ClientIp,
 ) -> Result<Prepared, ProxyError> {
     match head.target_form {
         TargetForm::Authority => return Err(ProxyError::ConnectNotAllowed),
@@ -134,7 +134,7 @@ fn prepare(
         scratch.path.extend_from_slice(q.get(buf));
     }
     let fwd = Forwarding {
-        client_ip: peer,
+        client: peer,
         proto: "http",
         headers: snap.config.proxy.forwarded_headers,
         add_via: snap.config.proxy.add_via,
@@ -228,7 +228,7 @@ async fn forward(
             stream,
             addr,
             reused,
-        } = match acquire(ctx, snap, p.cluster).await {
+        } = match acquire(ctx, snap, p.cluster, safe_to_retry && attempts == 1).await {
             Ok(a) => a,
             Err(e) => {
                 return reject(

@@ -8,9 +8,25 @@ use std::net::IpAddr;
 use crate::config::ForwardedHeaders;
 use crate::http::{write_decimal, BodyFraming, RequestHead, ResponseHead, TargetForm, Version};
 
+/// The client's address as it goes into forwarding headers, formatted once
+/// per connection rather than once per request.
+pub struct ClientIp {
+    text: String,
+    v6: bool,
+}
+
+impl ClientIp {
+    pub fn new(ip: IpAddr) -> Self {
+        ClientIp {
+            text: ip.to_string(),
+            v6: ip.is_ipv6(),
+        }
+    }
+}
+
 /// What the proxy adds to a forwarded request.
-pub struct Forwarding {
-    pub client_ip: IpAddr,
+pub struct Forwarding<'a> {
+    pub client: &'a ClientIp,
     /// "http" or "https": the scheme the client used to reach us.
     pub proto: &'static str,
     pub headers: ForwardedHeaders,
@@ -19,12 +35,6 @@ pub struct Forwarding {
 
 fn name_is(name: &[u8], lower: &str) -> bool {
     name.eq_ignore_ascii_case(lower.as_bytes())
-}
-
-fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
-    use std::io::Write;
-    // Writing into a Vec cannot fail.
-    let _ = write!(out, "{ip}");
 }
 
 /// Appends the upstream request head for `req` (whose bytes are `buf`).
@@ -121,7 +131,7 @@ fn write_forwarding(
                 out.extend_from_slice(v);
                 out.extend_from_slice(b", ");
             }
-            push_ip(out, fwd.client_ip);
+            out.extend_from_slice(fwd.client.text.as_bytes());
             out.extend_from_slice(b"\r\nX-Forwarded-Proto: ");
             out.extend_from_slice(fwd.proto.as_bytes());
             out.extend_from_slice(b"\r\n");
@@ -138,16 +148,13 @@ fn write_forwarding(
                 out.extend_from_slice(b", ");
             }
             // RFC 7239 §6: IPv6 nodes are quoted and bracketed.
-            match fwd.client_ip {
-                IpAddr::V4(_) => {
-                    out.extend_from_slice(b"for=");
-                    push_ip(out, fwd.client_ip);
-                }
-                IpAddr::V6(_) => {
-                    out.extend_from_slice(b"for=\"[");
-                    push_ip(out, fwd.client_ip);
-                    out.extend_from_slice(b"]\"");
-                }
+            if fwd.client.v6 {
+                out.extend_from_slice(b"for=\"[");
+                out.extend_from_slice(fwd.client.text.as_bytes());
+                out.extend_from_slice(b"]\"");
+            } else {
+                out.extend_from_slice(b"for=");
+                out.extend_from_slice(fwd.client.text.as_bytes());
             }
             out.extend_from_slice(b";proto=");
             out.extend_from_slice(fwd.proto.as_bytes());

@@ -49,6 +49,7 @@ pub async fn serve(
     let mut snap = ctx.snapshot();
     let mut parser = RequestParser::new(limits_of(&snap));
     let mut tunnel = None;
+    let client_ip = head::ClientIp::new(peer.ip());
     loop {
         if ctx.draining.get() && client.buffered() == 0 {
             break;
@@ -67,7 +68,7 @@ pub async fn serve(
                 break;
             }
         };
-        match exchange::exchange(&ctx, &snap, &mut client, &mut scratch, head, peer.ip()).await {
+        match exchange::exchange(&ctx, &snap, &mut client, &mut scratch, head, &client_ip).await {
             Next::KeepAlive => continue,
             Next::Close => break,
             Next::Tunnel(up) => {

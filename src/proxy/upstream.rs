@@ -2,7 +2,7 @@
 //! else a new connect bounded by `timeouts.upstream_connect`.
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use monoio::net::TcpStream;
 
@@ -18,10 +18,18 @@ pub struct Acquired {
     pub reused: bool,
 }
 
+/// Pooled connections idle at least this long are peeked even for requests
+/// that could be retried: long idleness is when upstreams close them, and a
+/// peek also catches stray bytes a retry would not.
+const PEEK_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// `retry_safe`: a failure on a stale pooled connection can be recovered by
+/// re-sending the request, so a recently used connection needs no peek.
 pub async fn acquire(
     ctx: &CoreCtx,
     snap: &Snapshot,
     cluster_index: usize,
+    retry_safe: bool,
 ) -> Result<Acquired, ProxyError> {
     let cluster = &snap.clusters[cluster_index];
     let balancers = ctx.balancers();
@@ -30,10 +38,16 @@ pub async fn acquire(
         .and_then(|b| b.pick(cluster.endpoints.len()))
         .ok_or(ProxyError::UpstreamConnect)?;
     let addr = cluster.endpoints[pick];
-    let pooled = ctx
-        .pool
-        .borrow_mut()
-        .take(addr, Instant::now(), cluster.pool_idle_timeout);
+    let pooled = ctx.pool.borrow_mut().take(
+        addr,
+        Instant::now(),
+        cluster.pool_idle_timeout,
+        if retry_safe {
+            PEEK_AFTER_IDLE
+        } else {
+            Duration::ZERO
+        },
+    );
     if let Some(stream) = pooled {
         ctx.stats().upstream_reused.inc();
         return Ok(Acquired {
@@ -51,7 +65,7 @@ pub async fn acquire(
     })
 }
 
-async fn connect(addr: SocketAddr, timeout: std::time::Duration) -> Result<TcpStream, ProxyError> {
+async fn connect(addr: SocketAddr, timeout: Duration) -> Result<TcpStream, ProxyError> {
     match monoio::time::timeout(timeout, TcpStream::connect_addr(addr)).await {
         Ok(Ok(stream)) => {
             // Heads and small bodies go out in one write; don't let Nagle hold them.

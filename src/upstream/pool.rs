@@ -2,9 +2,13 @@
 //!
 //! LIFO reuse (the most recently used socket is the warmest and the least
 //! likely to have been closed by the upstream's keep-alive timer); the oldest
-//! is evicted first when an endpoint's idle list is full. A connection taken
-//! from the pool is peeked first, so one the upstream closed while idle is
-//! dropped instead of failing the request.
+//! is evicted first when an endpoint's idle list is full.
+//!
+//! A connection taken from the pool can be peeked first (one non-blocking
+//! `recv(MSG_PEEK)`), so one the upstream closed or wrote stray bytes to
+//! while idle is dropped instead of failing the request. The peek is a
+//! syscall — more than the rest of a keep-alive exchange costs in syscalls
+//! under io_uring — so callers ask for it only when it pays (see `take`).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -31,21 +35,25 @@ impl Pool {
         Pool::default()
     }
 
-    /// A live idle connection to `addr`, if there is one younger than `max_idle`.
+    /// An idle connection to `addr` younger than `max_idle`, if there is one.
+    /// Connections idle for `peek_after` or longer are peeked and skipped
+    /// when the upstream closed them or sent stray bytes.
     pub fn take(
         &mut self,
         addr: SocketAddr,
         now: Instant,
         max_idle: Duration,
+        peek_after: Duration,
     ) -> Option<TcpStream> {
         let list = self.idle.get_mut(&addr)?;
         while let Some(idle) = list.pop_back() {
-            if now.saturating_duration_since(idle.since) >= max_idle {
+            let idle_for = now.saturating_duration_since(idle.since);
+            if idle_for >= max_idle {
                 // Everything below the newest is older still.
                 list.clear();
                 return None;
             }
-            if sys::peek(idle.stream.as_raw_fd()) == Peek::Empty {
+            if idle_for < peek_after || sys::peek(idle.stream.as_raw_fd()) == Peek::Empty {
                 return Some(idle.stream);
             }
         }
@@ -123,7 +131,9 @@ mod tests {
                 pool.put(addr, c, now, 2);
             }
             assert_eq!(pool.idle_count(), 2, "oldest evicted at the cap");
-            let a = pool.take(addr, now, Duration::from_secs(1)).unwrap();
+            let a = pool
+                .take(addr, now, Duration::from_secs(1), Duration::ZERO)
+                .unwrap();
             assert_eq!(a.as_raw_fd(), fds[2], "most recent first");
         });
     }
@@ -145,11 +155,23 @@ mod tests {
                 assert!(Instant::now() < deadline, "FIN never arrived");
                 std::thread::yield_now();
             }
-            assert!(pool.take(addr, t0, Duration::from_secs(60)).is_none());
+            // Idle for less than `peek_after`: handed out unchecked (the
+            // caller can retry); otherwise the peek sees the close.
+            let unchecked = pool.take(addr, t0, Duration::from_secs(60), Duration::from_secs(1));
+            assert!(unchecked.is_some());
+            pool.put(addr, unchecked.unwrap(), t0, 8);
+            assert!(pool
+                .take(addr, t0, Duration::from_secs(60), Duration::ZERO)
+                .is_none());
             let (c2, _s2) = pair(&l);
             pool.put(addr, c2, t0, 8);
             assert!(pool
-                .take(addr, t0 + Duration::from_secs(2), Duration::from_secs(1))
+                .take(
+                    addr,
+                    t0 + Duration::from_secs(2),
+                    Duration::from_secs(1),
+                    Duration::ZERO
+                )
                 .is_none());
             let (c3, _s3) = pair(&l);
             pool.put(addr, c3, t0, 8);

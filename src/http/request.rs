@@ -172,14 +172,15 @@ impl RequestParser {
     /// it may only grow between calls until Complete. Bytes after `head_len`
     /// (body, pipelined requests) are not looked at.
     pub fn parse(&mut self, buf: &[u8]) -> Result<ParseStatus<RequestHead>, ParseError> {
+        // Returned as is (no map/map_err): the head is large and moves cost.
         let res = self.parse_inner(buf);
         if !matches!(res, Ok(ParseStatus::Partial)) {
             self.scan.reset();
         }
-        res.map_err(ParseError::from)
+        res
     }
 
-    fn parse_inner(&mut self, buf: &[u8]) -> Result<ParseStatus<RequestHead>, ParseErrorKind> {
+    fn parse_inner(&mut self, buf: &[u8]) -> Result<ParseStatus<RequestHead>, ParseError> {
         let Some(head_len) = self.scan.scan(buf, &self.limits)? else {
             return Ok(ParseStatus::Partial);
         };
@@ -190,8 +191,26 @@ impl RequestParser {
             .ok_or(ParseErrorKind::InvalidMethod)?;
         let line_lf = line_lf as usize;
         let line = RequestLine::parse(buf, self.scan.start_line_at(), line_lf.saturating_sub(1))?;
-        let fields = Fields::parse(buf, line_lf + 1, field_lfs)?;
-        build(buf, line, fields, head_len).map(ParseStatus::Complete)
+        let mut headers = Headers::new();
+        let fields = Fields::parse(buf, line_lf + 1, field_lfs, self.scan.clean(), &mut headers)?;
+        let sem = Semantics::of(buf, &line, &fields)?;
+        Ok(ParseStatus::Complete(RequestHead {
+            method: line.method,
+            method_span: line.method_span,
+            target: line.target.span,
+            target_form: line.target.form,
+            path: line.target.path,
+            query: line.target.query,
+            version: line.version,
+            headers,
+            head_len,
+            host: sem.host,
+            framing: sem.framing,
+            keep_alive: sem.keep_alive,
+            expect_continue: sem.expect_continue,
+            upgrade: sem.upgrade,
+            connection: fields.connection,
+        }))
     }
 }
 
@@ -341,47 +360,43 @@ fn split_query(buf: &[u8], start: usize, end: usize) -> (Span, Option<Span>) {
     }
 }
 
-fn build(
-    buf: &[u8],
-    line: RequestLine,
-    f: Fields,
-    head_len: usize,
-) -> Result<RequestHead, ParseErrorKind> {
-    let version = line.version;
-    let host = request_host(buf, &line, &f)?;
-    let framing = request_framing(version, &f)?;
-    let expect_continue = match f.expect {
-        None => false,
-        Some(Expectation::Continue) => version == Version::Http11,
-        Some(Expectation::Other) => return Err(ParseErrorKind::ExpectationFailed),
-    };
-    let conn = f.connection;
-    let keep_alive = match version {
-        Version::Http11 => !conn.close,
-        Version::Http10 => conn.keep_alive && !conn.close,
-    };
-    let upgrade = if version == Version::Http11 && conn.upgrade {
-        f.upgrade
-    } else {
-        None
-    };
-    Ok(RequestHead {
-        method: line.method,
-        method_span: line.method_span,
-        target: line.target.span,
-        target_form: line.target.form,
-        path: line.target.path,
-        query: line.target.query,
-        version,
-        headers: f.headers,
-        head_len,
-        host,
-        framing,
-        keep_alive,
-        expect_continue,
-        upgrade,
-        connection: conn,
-    })
+/// The request-level meaning of the fields, given the request line.
+struct Semantics {
+    host: Option<Span>,
+    framing: BodyFraming,
+    keep_alive: bool,
+    expect_continue: bool,
+    upgrade: Option<Span>,
+}
+
+impl Semantics {
+    fn of(buf: &[u8], line: &RequestLine, f: &Fields) -> Result<Semantics, ParseErrorKind> {
+        let version = line.version;
+        let host = request_host(buf, line, f)?;
+        let framing = request_framing(version, f)?;
+        let expect_continue = match f.expect {
+            None => false,
+            Some(Expectation::Continue) => version == Version::Http11,
+            Some(Expectation::Other) => return Err(ParseErrorKind::ExpectationFailed),
+        };
+        let conn = f.connection;
+        let keep_alive = match version {
+            Version::Http11 => !conn.close,
+            Version::Http10 => conn.keep_alive && !conn.close,
+        };
+        let upgrade = if version == Version::Http11 && conn.upgrade {
+            f.upgrade
+        } else {
+            None
+        };
+        Ok(Semantics {
+            host,
+            framing,
+            keep_alive,
+            expect_continue,
+            upgrade,
+        })
+    }
 }
 
 /// RFC 9112 §3.2: exactly one valid Host in HTTP/1.1 (at most one in 1.0),

@@ -76,18 +76,19 @@ impl ResponseParser {
         buf: &[u8],
         request_method: Method,
     ) -> Result<ParseStatus<ResponseHead>, ParseError> {
+        // Returned as is (no map/map_err): the head is large and moves cost.
         let res = self.parse_inner(buf, request_method);
         if !matches!(res, Ok(ParseStatus::Partial)) {
             self.scan.reset();
         }
-        res.map_err(ParseError::from)
+        res
     }
 
     fn parse_inner(
         &mut self,
         buf: &[u8],
         method: Method,
-    ) -> Result<ParseStatus<ResponseHead>, ParseErrorKind> {
+    ) -> Result<ParseStatus<ResponseHead>, ParseError> {
         let Some(head_len) = self.scan.scan(buf, &self.limits)? else {
             return Ok(ParseStatus::Partial);
         };
@@ -99,7 +100,8 @@ impl ResponseParser {
         let line_lf = line_lf as usize;
         let (version, status, reason) =
             parse_status_line(buf, self.scan.start_line_at(), line_lf.saturating_sub(1))?;
-        let f = Fields::parse(buf, line_lf + 1, field_lfs)?;
+        let mut headers = Headers::new();
+        let f = Fields::parse(buf, line_lf + 1, field_lfs, self.scan.clean(), &mut headers)?;
         let framing = response_framing(version, status, method, &f)?;
         let conn = f.connection;
         let keep_alive = framing != BodyFraming::UntilClose
@@ -111,7 +113,7 @@ impl ResponseParser {
             version,
             status,
             reason,
-            headers: f.headers,
+            headers,
             head_len,
             framing,
             keep_alive,

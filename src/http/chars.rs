@@ -117,10 +117,17 @@ pub(crate) fn hex_value(b: u8) -> Option<u8> {
     }
 }
 
+/// First `b` in `s`. The strings searched in a head (methods, targets,
+/// hosts) are short, where a plain loop beats memchr's call overhead.
+#[inline]
+pub(crate) fn find(s: &[u8], b: u8) -> Option<usize> {
+    s.iter().position(|&x| x == b)
+}
+
 /// Every '%' is followed by two hex digits (RFC 3986 pct-encoded).
 pub(crate) fn pct_encoding_ok(s: &[u8]) -> bool {
     let mut rest = s;
-    while let Some(i) = memchr::memchr(b'%', rest) {
+    while let Some(i) = find(rest, b'%') {
         match rest.get(i + 1..i + 3) {
             Some(&[a, b]) if hex_value(a).is_some() && hex_value(b).is_some() => {}
             _ => return false,
@@ -148,7 +155,7 @@ pub(crate) fn parse_decimal(s: &[u8]) -> Option<u64> {
 /// be routed.
 pub(crate) fn valid_authority(s: &[u8], port_required: bool) -> bool {
     let (host_ok, port) = if let Some(inner) = s.strip_prefix(b"[") {
-        match memchr::memchr(b']', inner) {
+        match find(inner, b']') {
             Some(close) => {
                 let ip = inner.get(..close).unwrap_or_default();
                 let ok = !ip.is_empty()
@@ -160,7 +167,7 @@ pub(crate) fn valid_authority(s: &[u8], port_required: bool) -> bool {
             None => return false,
         }
     } else {
-        let colon = memchr::memchr(b':', s).unwrap_or(s.len());
+        let colon = find(s, b':').unwrap_or(s.len());
         let host = s.get(..colon).unwrap_or_default();
         let ok = !host.is_empty() && host.iter().all(|&b| is_host_char(b)) && pct_encoding_ok(host);
         (ok, s.get(colon..).unwrap_or_default())

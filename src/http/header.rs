@@ -150,8 +150,9 @@ pub(crate) enum Known {
 }
 
 impl Known {
+    /// `name` must be a token (1*tchar), as every parsed field name is.
     pub(crate) fn of(name: &[u8]) -> Known {
-        let is = |s: &[u8]| name.eq_ignore_ascii_case(s);
+        let is = |s: &[u8]| eq_token_lower(name, s);
         match name.len() {
             2 if is(b"te") => Known::Te,
             4 if is(b"host") => Known::Host,
@@ -175,6 +176,16 @@ impl Known {
             Known::Host | Known::ContentLength | Known::Expect | Known::Other
         )
     }
+}
+
+/// ASCII case-insensitive compare of a token with a lowercase literal made
+/// of letters and '-'. Setting bit 0x20 lowercases letters and leaves '-'
+/// as is; no other tchar becomes a lowercase letter or '-' that way, so the
+/// compare is exact for token input, and inlines to a short loop (the std
+/// version is an out-of-line call).
+#[inline]
+fn eq_token_lower(name: &[u8], lower: &[u8]) -> bool {
+    name.len() == lower.len() && name.iter().zip(lower).all(|(&a, &b)| a | 0x20 == b)
 }
 
 /// The transfer codings listed across all Transfer-Encoding lines, in order.

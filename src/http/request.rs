@@ -1,7 +1,9 @@
 //! Request heads: request line, target forms, and the request-side framing
 //! and connection rules (RFC 9112 §3, §6, §9; RFC 9110 §7.2, §10.1.1).
 
-use super::chars::{all_target_bytes, all_tchar, is_target_byte, pct_encoding_ok, valid_authority};
+use super::chars::{
+    all_target_bytes, all_tchar, find, is_target_byte, pct_encoding_ok, valid_authority,
+};
 use super::header::{self, ConnectionTokens, Expectation, Fields, Header, Headers, Span};
 use super::scan::{ScanLimits, Scanner};
 use super::{BodyFraming, ParseError, ParseErrorKind, ParseStatus, Version};
@@ -191,10 +193,9 @@ impl RequestParser {
             .ok_or(ParseErrorKind::InvalidMethod)?;
         let line_lf = line_lf as usize;
         let line = RequestLine::parse(buf, self.scan.start_line_at(), line_lf.saturating_sub(1))?;
-        let mut headers = Headers::new();
-        let fields = Fields::parse(buf, line_lf + 1, field_lfs, self.scan.clean(), &mut headers)?;
-        let sem = Semantics::of(buf, &line, &fields)?;
-        Ok(ParseStatus::Complete(RequestHead {
+        // Built in place and filled in: every move of a head copies its
+        // ~800-byte inline header array.
+        let mut head = RequestHead {
             method: line.method,
             method_span: line.method_span,
             target: line.target.span,
@@ -202,15 +203,30 @@ impl RequestParser {
             path: line.target.path,
             query: line.target.query,
             version: line.version,
-            headers,
+            headers: Headers::new(),
             head_len,
-            host: sem.host,
-            framing: sem.framing,
-            keep_alive: sem.keep_alive,
-            expect_continue: sem.expect_continue,
-            upgrade: sem.upgrade,
-            connection: fields.connection,
-        }))
+            host: None,
+            framing: BodyFraming::None,
+            keep_alive: false,
+            expect_continue: false,
+            upgrade: None,
+            connection: ConnectionTokens::default(),
+        };
+        let fields = Fields::parse(
+            buf,
+            line_lf + 1,
+            field_lfs,
+            self.scan.clean(),
+            &mut head.headers,
+        )?;
+        let sem = Semantics::of(buf, &line, &fields)?;
+        head.host = sem.host;
+        head.framing = sem.framing;
+        head.keep_alive = sem.keep_alive;
+        head.expect_continue = sem.expect_continue;
+        head.upgrade = sem.upgrade;
+        head.connection = fields.connection;
+        Ok(ParseStatus::Complete(head))
     }
 }
 
@@ -235,13 +251,15 @@ impl RequestLine {
     /// (or a doubled SP) shows up as an invalid target byte.
     fn parse(buf: &[u8], start: usize, end: usize) -> Result<RequestLine, ParseErrorKind> {
         let line = buf.get(start..end).unwrap_or_default();
-        let sp1 = memchr::memchr(b' ', line).ok_or(ParseErrorKind::InvalidMethod)?;
+        let sp1 = find(line, b' ').ok_or(ParseErrorKind::InvalidMethod)?;
         let m = line.get(..sp1).unwrap_or_default();
         if m.is_empty() || m.len() > MAX_METHOD_BYTES || !all_tchar(m) {
             return Err(ParseErrorKind::InvalidMethod);
         }
         let method = Method::from_bytes(m);
-        let sp2 = memchr::memrchr(b' ', line)
+        let sp2 = line
+            .iter()
+            .rposition(|&b| b == b' ')
             .filter(|&i| i > sp1)
             .ok_or(ParseErrorKind::InvalidVersion)?;
         let target = parse_target(buf, start + sp1 + 1, start + sp2, method)?;
@@ -351,7 +369,7 @@ fn scheme_len(t: &[u8]) -> Option<usize> {
 /// Splits `buf[start..end]` at the first '?'.
 fn split_query(buf: &[u8], start: usize, end: usize) -> (Span, Option<Span>) {
     let s = buf.get(start..end).unwrap_or_default();
-    match memchr::memchr(b'?', s) {
+    match find(s, b'?') {
         Some(q) => (
             Span::new(start, start + q),
             Some(Span::new(start + q + 1, end)),

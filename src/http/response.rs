@@ -1,7 +1,7 @@
 //! Response heads: status line and the response framing rules of
 //! RFC 9112 §6.3, which depend on the request method and the status.
 
-use super::chars::{all_value_bytes, bad_byte_kind, is_value_byte};
+use super::chars::{all_value_bytes, bad_byte_kind, find, is_value_byte};
 use super::header::{self, ConnectionTokens, Fields, Header, Headers, Span};
 use super::request::parse_version;
 use super::scan::{ScanLimits, Scanner};
@@ -130,7 +130,7 @@ fn parse_status_line(
     end: usize,
 ) -> Result<(Version, u16, Span), ParseErrorKind> {
     let line = buf.get(start..end).unwrap_or_default();
-    let sp = memchr::memchr(b' ', line).ok_or(ParseErrorKind::InvalidVersion)?;
+    let sp = find(line, b' ').ok_or(ParseErrorKind::InvalidVersion)?;
     let version = parse_version(line.get(..sp).unwrap_or_default())?;
     let rest = line.get(sp + 1..).unwrap_or_default();
     let status = match rest.get(..3) {

@@ -6,9 +6,9 @@
 //!
 //! It skips 16-byte runs without any byte < 0x20 or == 0x7F (vectorized
 //! fold); other bytes are looked at 8 at a time with exact SWAR masks
-//! (safe code), which find LFs, count CRs and note stray control bytes. A head whose
-//! only control bytes are HTAB and CRLF line ends is "clean", and the field
-//! parser then skips re-validating values. (One memchr call per line cost
+//! (safe code), which find LFs and count control bytes. A head whose only
+//! control bytes are its CRLF line ends is "clean", and the field parser
+//! then skips re-validating values. (One memchr call per line cost
 //! more than this whole pass on typical heads.)
 //!
 //! Errors are a function of the bytes seen in order, never of how the input
@@ -46,11 +46,11 @@ pub(crate) struct Scanner {
     leading_empty: usize,
     /// LF offsets: the start line's, then one per field line.
     lfs: SmallVec<[u32; 40]>,
-    /// CRs seen; equals the LF count iff every CR ends a line (LFs are
-    /// checked to follow a CR, so they pair up with distinct CRs).
-    crs: usize,
-    /// A control byte other than HTAB/CR/LF, or DEL, was seen.
-    ctl: bool,
+    /// Control bytes (< 0x20 or DEL) seen, LFs included. Every LF is checked
+    /// to follow a CR, so this is exactly twice the LF count iff the only
+    /// control bytes are the CRLF line ends (a HTAB also makes it unequal:
+    /// such heads just take the slower, fully checked path).
+    ctls: usize,
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -108,14 +108,13 @@ impl Scanner {
         self.start_line_at = 0;
         self.leading_empty = 0;
         self.lfs.clear();
-        self.crs = 0;
-        self.ctl = false;
+        self.ctls = 0;
     }
 
-    /// After a complete scan: the head has no control bytes besides HTAB
-    /// and the CRLF line ends.
+    /// After a complete scan: the head has no control bytes besides the
+    /// CRLF line ends.
     pub(crate) fn clean(&self) -> bool {
-        !self.ctl && self.crs == self.leading_empty + self.lfs.len() + 1
+        self.ctls == 2 * (self.leading_empty + self.lfs.len() + 1)
     }
 
     pub(crate) fn start_line_at(&self) -> usize {
@@ -149,34 +148,24 @@ impl Scanner {
             }
             let (x, n) = word_at(buf, at);
             let ctl = below_space(x) | eq_bytes(x, 0x7f);
-            if ctl != 0 {
-                let cr = eq_bytes(x, b'\r');
-                let lf = eq_bytes(x, b'\n');
-                let stray = ctl & !(cr | lf | eq_bytes(x, b'\t'));
-                let mut lfs = lf;
-                while lfs != 0 {
-                    let k = (lfs.trailing_zeros() / 8) as usize;
-                    lfs &= lfs - 1;
-                    if let Some(head_len) = self.on_lf(buf, at + k, lim)? {
-                        // Only the bytes before the final LF belong to the head.
-                        let before = (1u64 << (8 * k)) - 1;
-                        self.note_bytes(cr & before, stray & before);
-                        self.pos = head_len;
-                        return Ok(Some(head_len));
-                    }
+            let mut lfs = eq_bytes(x, b'\n');
+            while lfs != 0 {
+                let k = (lfs.trailing_zeros() / 8) as usize;
+                lfs &= lfs - 1;
+                if let Some(head_len) = self.on_lf(buf, at + k, lim)? {
+                    // Only the bytes up to the final LF belong to the head.
+                    let upto = u64::MAX >> (56 - 8 * k);
+                    self.ctls += (ctl & upto).count_ones() as usize;
+                    self.pos = head_len;
+                    return Ok(Some(head_len));
                 }
-                self.note_bytes(cr, stray);
             }
+            self.ctls += ctl.count_ones() as usize;
             at += n;
         }
         self.pos = buf.len();
         self.check_limits(buf.len(), lim)?;
         Ok(None)
-    }
-
-    fn note_bytes(&mut self, cr: u64, stray: u64) {
-        self.crs += cr.count_ones() as usize;
-        self.ctl |= stray != 0;
     }
 
     /// Handles the LF at `lf`; `Some(head_len)` if it ends the head.
@@ -282,5 +271,26 @@ mod tests {
         assert_eq!(s.scan(buf, &LIM), Ok(Some(buf.len() - 4)));
         assert_eq!(s.start_line_at(), 2);
         assert_eq!(s.lfs(), &[17, 23, 29]);
+        assert!(s.clean());
+    }
+
+    #[test]
+    fn clean_means_only_crlf_controls() {
+        let cases: &[(&[u8], bool)] = &[
+            (b"GET / HTTP/1.1\r\nHost: a\r\n\r\nbody\t\x00\r", true),
+            (
+                b"\r\nGET / HTTP/1.1\r\nHost: a\r\nUser-Agent: some long value here\r\n\r\n",
+                true,
+            ),
+            (b"GET / HTTP/1.1\r\nHost: a\tb\r\n\r\n", false),
+            (b"GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n", false),
+            (b"GET / HTTP/1.1\r\nHost: a\x7fb\r\n\r\n", false),
+            (b"GET / HTTP/1.1\r\nHost: a\x00\r\n\r\n", false),
+        ];
+        for (buf, clean) in cases {
+            let mut s = Scanner::default();
+            assert!(matches!(s.scan(buf, &LIM), Ok(Some(_))));
+            assert_eq!(s.clean(), *clean, "{:?}", String::from_utf8_lossy(buf));
+        }
     }
 }

@@ -9,7 +9,7 @@ use super::chars::{
     all_tchar, all_value_bytes, bad_byte_kind, is_ows, is_tchar, is_value_byte, list_elements,
     parse_decimal, trim_ows,
 };
-use super::ParseErrorKind;
+use super::{ParseErrorKind, Version};
 
 /// Offsets into the buffer the head was parsed from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -74,6 +74,18 @@ pub struct ConnectionTokens {
     pub keep_alive: bool,
     pub upgrade: bool,
     pub other: bool,
+}
+
+impl ConnectionTokens {
+    /// Whether the connection persists after this message, before framing
+    /// is considered: HTTP/1.1 unless `close`, HTTP/1.0 only with `keep-alive`
+    /// (RFC 9112 §9.3).
+    pub fn keep_alive(&self, version: Version) -> bool {
+        match version {
+            Version::Http11 => !self.close,
+            Version::Http10 => self.keep_alive && !self.close,
+        }
+    }
 }
 
 pub(crate) type Headers = SmallVec<[Header; 32]>;

@@ -397,12 +397,8 @@ impl Semantics {
             Some(Expectation::Continue) => version == Version::Http11,
             Some(Expectation::Other) => return Err(ParseErrorKind::ExpectationFailed),
         };
-        let conn = f.connection;
-        let keep_alive = match version {
-            Version::Http11 => !conn.close,
-            Version::Http10 => conn.keep_alive && !conn.close,
-        };
-        let upgrade = if version == Version::Http11 && conn.upgrade {
+        let keep_alive = f.connection.keep_alive(version);
+        let upgrade = if version == Version::Http11 && f.connection.upgrade {
             f.upgrade
         } else {
             None

@@ -100,25 +100,29 @@ impl ResponseParser {
         let line_lf = line_lf as usize;
         let (version, status, reason) =
             parse_status_line(buf, self.scan.start_line_at(), line_lf.saturating_sub(1))?;
-        let mut headers = Headers::new();
-        let f = Fields::parse(buf, line_lf + 1, field_lfs, self.scan.clean(), &mut headers)?;
-        let framing = response_framing(version, status, method, &f)?;
-        let conn = f.connection;
-        let keep_alive = framing != BodyFraming::UntilClose
-            && match version {
-                Version::Http11 => !conn.close,
-                Version::Http10 => conn.keep_alive && !conn.close,
-            };
-        Ok(ParseStatus::Complete(ResponseHead {
+        // Built in place, then filled in (see RequestParser::parse_inner).
+        let mut head = ResponseHead {
             version,
             status,
             reason,
-            headers,
+            headers: Headers::new(),
             head_len,
-            framing,
-            keep_alive,
-            connection: conn,
-        }))
+            framing: BodyFraming::None,
+            keep_alive: false,
+            connection: ConnectionTokens::default(),
+        };
+        let f = Fields::parse(
+            buf,
+            line_lf + 1,
+            field_lfs,
+            self.scan.clean(),
+            &mut head.headers,
+        )?;
+        head.framing = response_framing(version, status, method, &f)?;
+        head.keep_alive =
+            head.framing != BodyFraming::UntilClose && f.connection.keep_alive(version);
+        head.connection = f.connection;
+        Ok(ParseStatus::Complete(head))
     }
 }
 

@@ -1,7 +1,9 @@
 //! Request heads: request line, target forms, and the request-side framing
 //! and connection rules (RFC 9112 §3, §6, §9; RFC 9110 §7.2, §10.1.1).
 
-use super::chars::{all_target_bytes, all_tchar, is_target_byte, pct_encoding_ok, valid_authority};
+use super::chars::{
+    all_target_bytes, all_tchar, find, is_target_byte, pct_encoding_ok, valid_authority,
+};
 use super::header::{self, ConnectionTokens, Expectation, Fields, Header, Headers, Span};
 use super::scan::{ScanLimits, Scanner};
 use super::{BodyFraming, ParseError, ParseErrorKind, ParseStatus, Version};
@@ -172,14 +174,15 @@ impl RequestParser {
     /// it may only grow between calls until Complete. Bytes after `head_len`
     /// (body, pipelined requests) are not looked at.
     pub fn parse(&mut self, buf: &[u8]) -> Result<ParseStatus<RequestHead>, ParseError> {
+        // Returned as is (no map/map_err): the head is large and moves cost.
         let res = self.parse_inner(buf);
         if !matches!(res, Ok(ParseStatus::Partial)) {
             self.scan.reset();
         }
-        res.map_err(ParseError::from)
+        res
     }
 
-    fn parse_inner(&mut self, buf: &[u8]) -> Result<ParseStatus<RequestHead>, ParseErrorKind> {
+    fn parse_inner(&mut self, buf: &[u8]) -> Result<ParseStatus<RequestHead>, ParseError> {
         let Some(head_len) = self.scan.scan(buf, &self.limits)? else {
             return Ok(ParseStatus::Partial);
         };
@@ -190,8 +193,40 @@ impl RequestParser {
             .ok_or(ParseErrorKind::InvalidMethod)?;
         let line_lf = line_lf as usize;
         let line = RequestLine::parse(buf, self.scan.start_line_at(), line_lf.saturating_sub(1))?;
-        let fields = Fields::parse(buf, line_lf + 1, field_lfs)?;
-        build(buf, line, fields, head_len).map(ParseStatus::Complete)
+        // Built in place and filled in: every move of a head copies its
+        // ~800-byte inline header array.
+        let mut head = RequestHead {
+            method: line.method,
+            method_span: line.method_span,
+            target: line.target.span,
+            target_form: line.target.form,
+            path: line.target.path,
+            query: line.target.query,
+            version: line.version,
+            headers: Headers::new(),
+            head_len,
+            host: None,
+            framing: BodyFraming::None,
+            keep_alive: false,
+            expect_continue: false,
+            upgrade: None,
+            connection: ConnectionTokens::default(),
+        };
+        let fields = Fields::parse(
+            buf,
+            line_lf + 1,
+            field_lfs,
+            self.scan.clean(),
+            &mut head.headers,
+        )?;
+        let sem = Semantics::of(buf, &line, &fields)?;
+        head.host = sem.host;
+        head.framing = sem.framing;
+        head.keep_alive = sem.keep_alive;
+        head.expect_continue = sem.expect_continue;
+        head.upgrade = sem.upgrade;
+        head.connection = fields.connection;
+        Ok(ParseStatus::Complete(head))
     }
 }
 
@@ -216,13 +251,15 @@ impl RequestLine {
     /// (or a doubled SP) shows up as an invalid target byte.
     fn parse(buf: &[u8], start: usize, end: usize) -> Result<RequestLine, ParseErrorKind> {
         let line = buf.get(start..end).unwrap_or_default();
-        let sp1 = memchr::memchr(b' ', line).ok_or(ParseErrorKind::InvalidMethod)?;
+        let sp1 = find(line, b' ').ok_or(ParseErrorKind::InvalidMethod)?;
         let m = line.get(..sp1).unwrap_or_default();
         if m.is_empty() || m.len() > MAX_METHOD_BYTES || !all_tchar(m) {
             return Err(ParseErrorKind::InvalidMethod);
         }
         let method = Method::from_bytes(m);
-        let sp2 = memchr::memrchr(b' ', line)
+        let sp2 = line
+            .iter()
+            .rposition(|&b| b == b' ')
             .filter(|&i| i > sp1)
             .ok_or(ParseErrorKind::InvalidVersion)?;
         let target = parse_target(buf, start + sp1 + 1, start + sp2, method)?;
@@ -332,7 +369,7 @@ fn scheme_len(t: &[u8]) -> Option<usize> {
 /// Splits `buf[start..end]` at the first '?'.
 fn split_query(buf: &[u8], start: usize, end: usize) -> (Span, Option<Span>) {
     let s = buf.get(start..end).unwrap_or_default();
-    match memchr::memchr(b'?', s) {
+    match find(s, b'?') {
         Some(q) => (
             Span::new(start, start + q),
             Some(Span::new(start + q + 1, end)),
@@ -341,47 +378,39 @@ fn split_query(buf: &[u8], start: usize, end: usize) -> (Span, Option<Span>) {
     }
 }
 
-fn build(
-    buf: &[u8],
-    line: RequestLine,
-    f: Fields,
-    head_len: usize,
-) -> Result<RequestHead, ParseErrorKind> {
-    let version = line.version;
-    let host = request_host(buf, &line, &f)?;
-    let framing = request_framing(version, &f)?;
-    let expect_continue = match f.expect {
-        None => false,
-        Some(Expectation::Continue) => version == Version::Http11,
-        Some(Expectation::Other) => return Err(ParseErrorKind::ExpectationFailed),
-    };
-    let conn = f.connection;
-    let keep_alive = match version {
-        Version::Http11 => !conn.close,
-        Version::Http10 => conn.keep_alive && !conn.close,
-    };
-    let upgrade = if version == Version::Http11 && conn.upgrade {
-        f.upgrade
-    } else {
-        None
-    };
-    Ok(RequestHead {
-        method: line.method,
-        method_span: line.method_span,
-        target: line.target.span,
-        target_form: line.target.form,
-        path: line.target.path,
-        query: line.target.query,
-        version,
-        headers: f.headers,
-        head_len,
-        host,
-        framing,
-        keep_alive,
-        expect_continue,
-        upgrade,
-        connection: conn,
-    })
+/// The request-level meaning of the fields, given the request line.
+struct Semantics {
+    host: Option<Span>,
+    framing: BodyFraming,
+    keep_alive: bool,
+    expect_continue: bool,
+    upgrade: Option<Span>,
+}
+
+impl Semantics {
+    fn of(buf: &[u8], line: &RequestLine, f: &Fields) -> Result<Semantics, ParseErrorKind> {
+        let version = line.version;
+        let host = request_host(buf, line, f)?;
+        let framing = request_framing(version, f)?;
+        let expect_continue = match f.expect {
+            None => false,
+            Some(Expectation::Continue) => version == Version::Http11,
+            Some(Expectation::Other) => return Err(ParseErrorKind::ExpectationFailed),
+        };
+        let keep_alive = f.connection.keep_alive(version);
+        let upgrade = if version == Version::Http11 && f.connection.upgrade {
+            f.upgrade
+        } else {
+            None
+        };
+        Ok(Semantics {
+            host,
+            framing,
+            keep_alive,
+            expect_continue,
+            upgrade,
+        })
+    }
 }
 
 /// RFC 9112 §3.2: exactly one valid Host in HTTP/1.1 (at most one in 1.0),

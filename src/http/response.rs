@@ -1,7 +1,7 @@
 //! Response heads: status line and the response framing rules of
 //! RFC 9112 §6.3, which depend on the request method and the status.
 
-use super::chars::{all_value_bytes, bad_byte_kind, is_value_byte};
+use super::chars::{all_value_bytes, bad_byte_kind, find, is_value_byte};
 use super::header::{self, ConnectionTokens, Fields, Header, Headers, Span};
 use super::request::parse_version;
 use super::scan::{ScanLimits, Scanner};
@@ -76,18 +76,19 @@ impl ResponseParser {
         buf: &[u8],
         request_method: Method,
     ) -> Result<ParseStatus<ResponseHead>, ParseError> {
+        // Returned as is (no map/map_err): the head is large and moves cost.
         let res = self.parse_inner(buf, request_method);
         if !matches!(res, Ok(ParseStatus::Partial)) {
             self.scan.reset();
         }
-        res.map_err(ParseError::from)
+        res
     }
 
     fn parse_inner(
         &mut self,
         buf: &[u8],
         method: Method,
-    ) -> Result<ParseStatus<ResponseHead>, ParseErrorKind> {
+    ) -> Result<ParseStatus<ResponseHead>, ParseError> {
         let Some(head_len) = self.scan.scan(buf, &self.limits)? else {
             return Ok(ParseStatus::Partial);
         };
@@ -99,24 +100,29 @@ impl ResponseParser {
         let line_lf = line_lf as usize;
         let (version, status, reason) =
             parse_status_line(buf, self.scan.start_line_at(), line_lf.saturating_sub(1))?;
-        let f = Fields::parse(buf, line_lf + 1, field_lfs)?;
-        let framing = response_framing(version, status, method, &f)?;
-        let conn = f.connection;
-        let keep_alive = framing != BodyFraming::UntilClose
-            && match version {
-                Version::Http11 => !conn.close,
-                Version::Http10 => conn.keep_alive && !conn.close,
-            };
-        Ok(ParseStatus::Complete(ResponseHead {
+        // Built in place, then filled in (see RequestParser::parse_inner).
+        let mut head = ResponseHead {
             version,
             status,
             reason,
-            headers: f.headers,
+            headers: Headers::new(),
             head_len,
-            framing,
-            keep_alive,
-            connection: conn,
-        }))
+            framing: BodyFraming::None,
+            keep_alive: false,
+            connection: ConnectionTokens::default(),
+        };
+        let f = Fields::parse(
+            buf,
+            line_lf + 1,
+            field_lfs,
+            self.scan.clean(),
+            &mut head.headers,
+        )?;
+        head.framing = response_framing(version, status, method, &f)?;
+        head.keep_alive =
+            head.framing != BodyFraming::UntilClose && f.connection.keep_alive(version);
+        head.connection = f.connection;
+        Ok(ParseStatus::Complete(head))
     }
 }
 
@@ -128,7 +134,7 @@ fn parse_status_line(
     end: usize,
 ) -> Result<(Version, u16, Span), ParseErrorKind> {
     let line = buf.get(start..end).unwrap_or_default();
-    let sp = memchr::memchr(b' ', line).ok_or(ParseErrorKind::InvalidVersion)?;
+    let sp = find(line, b' ').ok_or(ParseErrorKind::InvalidVersion)?;
     let version = parse_version(line.get(..sp).unwrap_or_default())?;
     let rest = line.get(sp + 1..).unwrap_or_default();
     let status = match rest.get(..3) {

@@ -125,7 +125,7 @@ fn upgrade_is_tunnelled_both_ways_after_101() {
     );
     assert_eq!(r.status, 101);
     assert_eq!(r.header("upgrade"), Some("websocket"));
-    let mut got = Vec::new();
+    let mut got = c.take_buffered();
     let mut buf = [0u8; 64];
     while !got.ends_with(b"|") {
         let n = c.stream.read(&mut buf).unwrap();

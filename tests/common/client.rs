@@ -168,6 +168,11 @@ impl Client {
         self.buf.is_empty() && self.fill() == 0
     }
 
+    /// Bytes read past the last response (e.g. tunnel data right after a 101).
+    pub fn take_buffered(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.buf)
+    }
+
     /// Everything until the peer closes.
     pub fn read_to_end(&mut self) -> Vec<u8> {
         while self.fill() > 0 {}

@@ -7,8 +7,11 @@
 //! - [`proxy`]: the per-connection state machine.
 //! - [`route`]: request → route matching.
 //! - [`upstream`]: clusters, load balancing and per-core connection pools.
+//! - [`stats`]: per-core counters and their Prometheus exposition.
+//! - [`admin`]: the admin listener (`/metrics`, `/healthz`).
 #![deny(unsafe_code)]
 
+pub mod admin;
 pub mod config;
 pub mod http;
 pub mod proxy;

@@ -115,3 +115,39 @@ impl FlushHint for std::net::TcpStream {
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
 }
+
+#[test]
+fn each_rejection_is_counted_by_reason_in_metrics() {
+    let up = Upstream::hello();
+    let gw = Gateway::start(&simple_config(
+        &[up.addr],
+        "[admin]\naddress = \"127.0.0.1:0\"\n",
+    ));
+    expect_rejected(&gw, &up, "CL+TE", SHAPES[0].1);
+    expect_rejected(
+        &gw,
+        &up,
+        "obs-fold",
+        b"GET / HTTP/1.1\r\nHost: t\r\nX-A: b\r\n c\r\n\r\n",
+    );
+    expect_rejected(
+        &gw,
+        &up,
+        "obs-fold again",
+        b"GET / HTTP/1.1\r\nHost: t\r\nX-B: b\r\n\tc\r\n\r\n",
+    );
+    assert_eq!(
+        gw.metric("ringgate_rejected_total{reason=\"content_length_with_transfer_encoding\"}"),
+        1
+    );
+    assert_eq!(gw.metric("ringgate_rejected_total{reason=\"obs_fold\"}"), 2);
+    assert_eq!(gw.metric("ringgate_responses_total{class=\"4xx\"}"), 3);
+    assert_eq!(gw.metric("ringgate_rejected_total{reason=\"other\"}"), 0);
+    assert_eq!(Client::connect(gw.addr()).get("/fine").status, 200);
+    assert_eq!(
+        gw.metric("ringgate_requests_total"),
+        1,
+        "only parsed heads count as requests"
+    );
+    assert_eq!(gw.metric("ringgate_responses_total{class=\"2xx\"}"), 1);
+}

@@ -23,8 +23,8 @@ mod tests;
 
 use stubs::{cluster_stub, listener_stub, route_stub, skeleton, Stub, Stubs};
 
-const SECTIONS: [&str; 7] = [
-    "server", "limits", "timeouts", "proxy", "listener", "cluster", "route",
+const SECTIONS: [&str; 8] = [
+    "server", "limits", "timeouts", "proxy", "admin", "listener", "cluster", "route",
 ];
 
 /// Reads and loads a config file; a read error names the file.
@@ -82,6 +82,7 @@ impl Loader {
             limits: self.section(table.remove("limits"), "limits"),
             timeouts: self.section(table.remove("timeouts"), "timeouts"),
             proxy: self.section(table.remove("proxy"), "proxy"),
+            admin: self.section(table.remove("admin"), "admin"),
             listeners: self.list(table.remove("listener"), "listener", listener_stub),
             clusters: self.list(table.remove("cluster"), "cluster", cluster_stub),
             routes: self.list(table.remove("route"), "route", route_stub),

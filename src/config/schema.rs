@@ -17,6 +17,8 @@ pub struct Config {
     pub timeouts: TimeoutsConfig,
     #[serde(default)]
     pub proxy: ProxyConfig,
+    #[serde(default)]
+    pub admin: AdminConfig,
     #[serde(default, rename = "listener")]
     pub listeners: Vec<ListenerConfig>,
     #[serde(default, rename = "cluster")]
@@ -189,6 +191,16 @@ impl Default for ProxyConfig {
             add_via: false,
         }
     }
+}
+
+/// The admin listener: `GET /metrics` (Prometheus text) and `GET /healthz`.
+/// Served by a thread of its own, never by the workers.
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// `ip:port`; not set = no admin listener. Keep it on loopback or a
+    /// private interface: it is not authenticated.
+    pub address: Option<String>,
 }
 
 #[derive(Deserialize, Debug, Clone)]

@@ -12,7 +12,9 @@ mod tests;
 use std::time::Duration as StdDuration;
 
 use super::error::ConfigError;
-use super::schema::{Config, LimitsConfig, ServerConfig, TimeoutsConfig, Workers};
+use super::schema::{
+    AdminConfig, Config, LimitsConfig, ListenerConfig, ServerConfig, TimeoutsConfig, Workers,
+};
 use super::units::{ByteSize, Duration};
 
 pub(crate) const MAX_WORKERS: usize = 1024;
@@ -31,10 +33,30 @@ pub fn validate(cfg: &Config) -> Vec<ConfigError> {
     check_server(&cfg.server, &mut out);
     check_limits(&cfg.limits, &mut out);
     check_timeouts(&cfg.timeouts, &mut out);
+    check_admin(&cfg.admin, &cfg.listeners, &mut out);
     lists::check_listeners(&cfg.listeners, &mut out);
     lists::check_clusters(&cfg.clusters, &mut out);
     lists::check_routes(&cfg.routes, &cfg.clusters, &mut out);
     out
+}
+
+fn check_admin(admin: &AdminConfig, listeners: &[ListenerConfig], out: &mut Vec<ConfigError>) {
+    let Some(address) = &admin.address else {
+        return;
+    };
+    match address.parse::<std::net::SocketAddr>() {
+        Err(_) => err(
+            out,
+            "admin.address",
+            format!("invalid address {address:?}: expected ip:port such as \"127.0.0.1:9901\""),
+        ),
+        Ok(a) if a.port() != 0 && listeners.iter().any(|l| l.address == *address) => err(
+            out,
+            "admin.address",
+            format!("{address} is also a [[listener]] address"),
+        ),
+        Ok(_) => {}
+    }
 }
 
 fn err(out: &mut Vec<ConfigError>, path: impl Into<String>, message: impl Into<String>) {

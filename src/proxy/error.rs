@@ -94,16 +94,21 @@ impl fmt::Display for ProxyError {
 /// Index 0 collects any reason not listed.
 pub static REJECT_REASONS: &[&str] = &[
     "other",
+    // Gateway decisions.
     "no_route",
     "body_too_large",
     "client_timeout",
+    "client_io",
     "connect_not_allowed",
+    "upgrade_refused",
+    // Upstream failures.
     "upstream_connect_failed",
     "upstream_connect_timeout",
     "upstream_closed",
     "upstream_timeout",
-    "upgrade_refused",
     "upstream_bad_response",
+    "upstream_body_broken",
+    // Paths refused by route::check_path.
     "dot_segment",
     "encoded_slash",
     "backslash",
@@ -111,6 +116,42 @@ pub static REJECT_REASONS: &[&str] = &[
     "empty_segment",
     "encoded_unreserved",
     "bad_percent_encoding",
+    // Request heads refused by the parser (http::ParseErrorKind).
+    "invalid_method",
+    "invalid_target",
+    "invalid_version",
+    "version_not_supported",
+    "request_line_too_long",
+    "headers_too_large",
+    "too_many_headers",
+    "invalid_header_name",
+    "whitespace_before_colon",
+    "obs_fold",
+    "bare_cr",
+    "bare_lf",
+    "control_byte",
+    "missing_host",
+    "multiple_host",
+    "invalid_host",
+    "invalid_content_length",
+    "conflicting_content_length",
+    "content_length_with_transfer_encoding",
+    "chunked_not_last",
+    "unsupported_transfer_encoding",
+    "invalid_transfer_encoding",
+    "transfer_encoding_in_http10",
+    "invalid_connection",
+    "expectation_failed",
+    // Request bodies refused by the chunked decoder (http::ChunkErrorKind).
+    "chunk_invalid_size",
+    "chunk_size_overflow",
+    "chunk_invalid_extension",
+    "chunk_extension_too_long",
+    "chunk_missing_crlf",
+    "chunk_bare_cr",
+    "chunk_bare_lf",
+    "chunk_invalid_trailer",
+    "chunk_trailer_too_large",
 ];
 
 pub fn reason_index(reason: &str) -> usize {
@@ -206,6 +247,41 @@ mod tests {
     }
 
     #[test]
+    fn every_parser_reason_has_its_own_counter() {
+        use crate::http::ParseErrorKind::*;
+        let kinds = [
+            InvalidMethod,
+            InvalidTarget,
+            InvalidVersion,
+            VersionNotSupported,
+            RequestLineTooLong,
+            HeadersTooLarge,
+            TooManyHeaders,
+            InvalidHeaderName,
+            WhitespaceBeforeColon,
+            ObsFold,
+            BareCr,
+            BareLf,
+            ControlByte,
+            MissingHost,
+            MultipleHost,
+            InvalidHost,
+            InvalidContentLength,
+            ConflictingContentLength,
+            ContentLengthWithTransferEncoding,
+            ChunkedNotLast,
+            UnsupportedTransferEncoding,
+            InvalidTransferEncoding,
+            TransferEncodingInHttp10,
+            InvalidConnection,
+            ExpectationFailed,
+        ];
+        for kind in kinds {
+            assert_ne!(reason_index(kind.reason()), 0, "{kind:?}");
+        }
+    }
+
+    #[test]
     fn statuses() {
         assert_eq!(ProxyError::NoRoute.status(), Some(404));
         assert_eq!(ProxyError::UpstreamTimeout.status(), Some(504));
@@ -213,5 +289,10 @@ mod tests {
         assert_eq!(ProxyError::ClientIo.status(), None);
         assert_eq!(reason_index("no_route"), 1);
         assert_eq!(reason_index("unheard_of"), 0);
+        assert!(REJECT_REASONS.len() <= crate::stats::MAX_REASONS);
+        let mut sorted = REJECT_REASONS.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), REJECT_REASONS.len(), "duplicate reason label");
     }
 }

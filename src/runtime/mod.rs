@@ -131,6 +131,19 @@ pub fn run(snapshot: Snapshot, config_path: Option<PathBuf>) -> io::Result<()> {
         stats: Stats::new(workers),
         shutdown: Shutdown::default(),
     });
+    let admin = match &shared.snapshot.load().config.admin.address {
+        Some(addr) => {
+            let addr: SocketAddr = addr
+                .parse()
+                .map_err(|e| io::Error::other(format!("admin.address: {e}")))?;
+            let admin = crate::admin::Admin::start(addr, shared.clone())
+                .map_err(|e| io::Error::new(e.kind(), format!("admin listener on {addr}: {e}")))?;
+            println!("ringgate: admin listening on {}", admin.addr());
+            io::Write::flush(&mut io::stdout())?;
+            Some(admin)
+        }
+        None => None,
+    };
     let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP])?;
     let signal_handle = signals.handle();
     let sig_shared = shared.clone();
@@ -182,6 +195,9 @@ pub fn run(snapshot: Snapshot, config_path: Option<PathBuf>) -> io::Result<()> {
     }
     signal_handle.close();
     let _ = control.join();
+    if let Some(admin) = admin {
+        admin.stop();
+    }
     match failure {
         Some(e) => Err(e),
         None => {

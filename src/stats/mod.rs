@@ -5,6 +5,8 @@
 //! read-modify-write, no shared cache line on the request path. Readers (the
 //! control thread, `/metrics`) sum the slots; a sum may lag by an increment.
 
+pub mod prometheus;
+
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// A counter written by one thread and read by any.
@@ -52,8 +54,6 @@ pub struct CoreStats {
     pub upstream_reused: Counter,
     pub upstream_retries: Counter,
     pub upgrades: Counter,
-    pub bytes_from_clients: Counter,
-    pub bytes_to_clients: Counter,
 }
 
 impl Default for CoreStats {
@@ -69,8 +69,6 @@ impl Default for CoreStats {
             upstream_reused: Counter::default(),
             upstream_retries: Counter::default(),
             upgrades: Counter::default(),
-            bytes_from_clients: Counter::default(),
-            bytes_to_clients: Counter::default(),
         }
     }
 }

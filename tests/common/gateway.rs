@@ -51,7 +51,7 @@ impl Gateway {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start ringgate");
-        let expected = toml.matches("[[listener]]").count();
+        let expected = toml.matches("[[listener]]").count() + usize::from(toml.contains("[admin]"));
         let stdout = child.stdout.take().unwrap();
         let stderr_text = Arc::new(Mutex::new(String::new()));
         let sink = stderr_text.clone();
@@ -70,7 +70,9 @@ impl Gateway {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.strip_prefix("ringgate: listening on ") {
+                if let Some(addr) = line.strip_prefix("ringgate: admin listening on ") {
+                    let _ = tx.send(("admin".to_string(), addr.parse::<SocketAddr>().unwrap()));
+                } else if let Some(rest) = line.strip_prefix("ringgate: listening on ") {
                     let (name, addr) = rest.split_once(' ').unwrap();
                     let _ = tx.send((name.to_string(), addr.parse::<SocketAddr>().unwrap()));
                 }
@@ -126,6 +128,23 @@ impl Gateway {
             );
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// The admin listener's `/metrics` text.
+    pub fn metrics(&self) -> String {
+        super::Client::connect(self.listeners["admin"])
+            .get("/metrics")
+            .text()
+    }
+
+    /// One sample of `/metrics`, e.g. `ringgate_rejected_total{reason="obs_fold"}`.
+    pub fn metric(&self, sample: &str) -> u64 {
+        let text = self.metrics();
+        text.lines()
+            .find_map(|l| l.strip_prefix(sample).and_then(|v| v.strip_prefix(' ')))
+            .unwrap_or_else(|| panic!("no sample {sample} in:\n{text}"))
+            .parse()
+            .unwrap()
     }
 
     pub fn stderr(&self) -> String {

@@ -311,3 +311,15 @@ fn formats_sizes_and_durations() {
     assert_eq!(fmt_duration(Duration::from_secs(90)), "90s");
     assert_eq!(fmt_duration(Duration::from_millis(250)), "250ms");
 }
+
+#[test]
+fn admin_address_must_parse_and_not_collide_with_a_listener() {
+    assert!(paths_after(|c| c.admin.address = Some("127.0.0.1:9901".into())).is_empty());
+    let bad = |c: &mut Config| c.admin.address = Some("localhost:9901".into());
+    assert_eq!(paths_after(bad), ["admin.address"]);
+    let clash = |c: &mut Config| {
+        let listener = c.listeners[0].address.clone();
+        c.admin.address = Some(listener);
+    };
+    assert_eq!(paths_after(clash), ["admin.address"]);
+}

@@ -1,0 +1,155 @@
+//! Prometheus text exposition (format 0.0.4) of the summed per-core counters.
+
+use std::fmt::Write;
+
+use super::{CoreStats, Counter, Stats};
+
+/// Everything the exposition needs besides the counters.
+pub struct Info<'a> {
+    pub config_generation: u64,
+    /// Labels for `CoreStats::rejected`, by index.
+    pub reject_reasons: &'a [&'a str],
+}
+
+/// Picks one counter out of a core's slot.
+type Field = fn(&CoreStats) -> &Counter;
+
+fn metric(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+fn single(
+    out: &mut String,
+    stats: &Stats,
+    name: &str,
+    kind: &str,
+    help: &str,
+    f: impl Fn(&CoreStats) -> &Counter,
+) {
+    metric(out, name, kind, help);
+    let _ = writeln!(out, "{name} {}", stats.sum(f));
+}
+
+pub fn render(stats: &Stats, info: &Info) -> String {
+    let mut out = String::with_capacity(4096);
+    let counters: [(&str, &str, Field); 7] = [
+        (
+            "connections_accepted_total",
+            "Client connections accepted.",
+            |c| &c.connections_accepted,
+        ),
+        (
+            "connections_refused_total",
+            "Client connections closed at once: max_connections_per_core reached.",
+            |c| &c.connections_refused,
+        ),
+        ("requests_total", "Request heads parsed and handled.", |c| {
+            &c.requests
+        }),
+        (
+            "upstream_connects_total",
+            "New upstream connections opened.",
+            |c| &c.upstream_connects,
+        ),
+        (
+            "upstream_reused_total",
+            "Requests sent on a pooled upstream connection.",
+            |c| &c.upstream_reused,
+        ),
+        (
+            "upstream_retries_total",
+            "Requests re-sent on a fresh connection after a stale pooled one failed.",
+            |c| &c.upstream_retries,
+        ),
+        (
+            "upgrades_total",
+            "Connections tunnelled after a 101 response.",
+            |c| &c.upgrades,
+        ),
+    ];
+    for (name, help, f) in counters {
+        single(
+            &mut out,
+            stats,
+            &format!("ringgate_{name}"),
+            "counter",
+            help,
+            f,
+        );
+    }
+    single(
+        &mut out,
+        stats,
+        "ringgate_connections_active",
+        "gauge",
+        "Client connections open now.",
+        |c| &c.connections_active,
+    );
+    metric(
+        &mut out,
+        "ringgate_responses_total",
+        "counter",
+        "Responses sent to clients, by status class.",
+    );
+    for class in 1..=5 {
+        let n = stats.sum(|c| &c.responses_by_class[class]);
+        let _ = writeln!(out, "ringgate_responses_total{{class=\"{class}xx\"}} {n}");
+    }
+    metric(
+        &mut out,
+        "ringgate_rejected_total",
+        "counter",
+        "Requests the gateway answered with an error itself, by reason.",
+    );
+    for (i, reason) in info.reject_reasons.iter().enumerate() {
+        let n = stats.sum(|c| &c.rejected[i]);
+        let _ = writeln!(out, "ringgate_rejected_total{{reason=\"{reason}\"}} {n}");
+    }
+    metric(
+        &mut out,
+        "ringgate_config_generation",
+        "gauge",
+        "Generation of the config snapshot in use.",
+    );
+    let _ = writeln!(out, "ringgate_config_generation {}", info.config_generation);
+    metric(
+        &mut out,
+        "ringgate_workers",
+        "gauge",
+        "Worker threads (one per core).",
+    );
+    let _ = writeln!(out, "ringgate_workers {}", stats.cores().len());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_sums_and_labels() {
+        let stats = Stats::new(2);
+        stats.core(0).requests.add(3);
+        stats.core(1).requests.add(4);
+        stats.core(1).rejected[1].inc();
+        stats.core(0).response(404);
+        let text = render(
+            &stats,
+            &Info {
+                config_generation: 7,
+                reject_reasons: &["other", "no_route"],
+            },
+        );
+        assert!(text.contains("ringgate_requests_total 7\n"), "{text}");
+        assert!(text.contains("ringgate_rejected_total{reason=\"no_route\"} 1\n"));
+        assert!(text.contains("ringgate_rejected_total{reason=\"other\"} 0\n"));
+        assert!(text.contains("ringgate_responses_total{class=\"4xx\"} 1\n"));
+        assert!(text.contains("ringgate_config_generation 7\n"));
+        assert!(text.contains("# TYPE ringgate_connections_active gauge\n"));
+        // Every sample line is `name{labels} value` or `name value`.
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let value = line.rsplit(' ').next().unwrap();
+            assert!(value.parse::<u64>().is_ok(), "{line}");
+        }
+    }
+}

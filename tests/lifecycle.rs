@@ -233,11 +233,17 @@ fn drain_timeout_bounds_shutdown() {
 #[test]
 fn admin_serves_health_and_metrics_and_404s_the_rest() {
     let up = Upstream::hello();
-    let gw = Gateway::start(&simple_config(&[up.addr], "[admin]\naddress = \"127.0.0.1:0\"\n"));
+    let gw = Gateway::start(&simple_config(
+        &[up.addr],
+        "[admin]\naddress = \"127.0.0.1:0\"\n",
+    ));
     let admin = gw.listeners["admin"];
     assert_eq!(Client::connect(admin).get("/healthz").text(), "ok\n");
     let metrics = Client::connect(admin).get("/metrics");
-    assert_eq!(metrics.header("content-type"), Some("text/plain; version=0.0.4"));
+    assert_eq!(
+        metrics.header("content-type"),
+        Some("text/plain; version=0.0.4")
+    );
     assert!(metrics.text().contains("ringgate_workers 2\n"));
     assert_eq!(Client::connect(admin).get("/nope").status, 404);
 }

@@ -20,7 +20,8 @@ use super::units::{ByteSize, Duration};
 pub(crate) const MAX_WORKERS: usize = 1024;
 pub(crate) const MAX_CPU: usize = 1024;
 pub(crate) const MAX_DRAIN: StdDuration = StdDuration::from_secs(3600);
-pub(crate) const URING_ENTRIES: std::ops::RangeInclusive<u32> = 8..=32768;
+/// monoio raises anything below 256 to 256, so smaller values would be a lie.
+pub(crate) const URING_ENTRIES: std::ops::RangeInclusive<u32> = 256..=32768;
 pub(crate) const HEADERS_COUNT: std::ops::RangeInclusive<usize> = 1..=10_000;
 pub(crate) const BUFFER_MIN: ByteSize = ByteSize::kib(4);
 pub(crate) const BUFFER_MAX: ByteSize = ByteSize::mib(16);
@@ -94,7 +95,7 @@ fn check_server(s: &ServerConfig, out: &mut Vec<ConfigError>) {
         err(
             out,
             "server.uring_entries",
-            format!("{n} is not a power of two between 8 and 32768"),
+            format!("{n} is not a power of two between 256 and 32768"),
         );
     }
 }

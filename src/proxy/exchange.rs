@@ -12,6 +12,7 @@ use super::error::{reason_index, write_error_response, ProxyError};
 use super::head::{self, ClientFraming, ClientIp, Forwarding};
 use super::io::{write_vec, Inbound, IoFail};
 use super::upstream::{acquire, Acquired};
+use super::ClientStream;
 use crate::config::Snapshot;
 use crate::http::{
     BodyFraming, ChunkedDecoder, Method, ParseStatus, RequestHead, ResponseHead, ResponseParser,
@@ -58,10 +59,10 @@ struct Prepared {
     body: ReqBody,
 }
 
-pub async fn exchange(
+pub async fn exchange<C: ClientStream>(
     ctx: &CoreCtx,
     snap: &Snapshot,
-    client: &mut Inbound<TcpStream>,
+    client: &mut Inbound<C>,
     scratch: &mut Scratch,
     head: RequestHead,
     peer: &ClientIp,
@@ -152,9 +153,9 @@ fn prepare(
 }
 
 /// Answers the client with an error (when it can still be answered).
-pub(super) async fn reject(
+pub(super) async fn reject<C: ClientStream>(
     ctx: &CoreCtx,
-    client: &mut Inbound<TcpStream>,
+    client: &mut Inbound<C>,
     scratch: &mut Scratch,
     err: ProxyError,
     keep_alive: bool,
@@ -176,8 +177,8 @@ pub(super) async fn reject(
 
 /// Appends the request body bytes already read with the head to `out`, so
 /// head and small bodies leave in one write.
-fn take_buffered_body(
-    client: &mut Inbound<TcpStream>,
+fn take_buffered_body<C: ClientStream>(
+    client: &mut Inbound<C>,
     out: &mut Vec<u8>,
     body: &mut ReqBody,
 ) -> Result<(), ProxyError> {
@@ -210,10 +211,10 @@ fn body_pending(body: &ReqBody) -> bool {
     }
 }
 
-async fn forward(
+async fn forward<C: ClientStream>(
     ctx: &CoreCtx,
     snap: &Snapshot,
-    client: &mut Inbound<TcpStream>,
+    client: &mut Inbound<C>,
     scratch: &mut Scratch,
     mut p: Prepared,
 ) -> Next {
@@ -284,9 +285,9 @@ enum Failure {
 
 /// Sends the head and body, then reads the response head (skipping 1xx
 /// interim responses other than 101).
-async fn send_and_receive(
+async fn send_and_receive<C: ClientStream>(
     snap: &Snapshot,
-    client: &mut Inbound<TcpStream>,
+    client: &mut Inbound<C>,
     scratch: &mut Scratch,
     p: &mut Prepared,
     up: &mut Inbound<TcpStream>,
@@ -356,8 +357,8 @@ async fn send_and_receive(
     }
 }
 
-async fn send_body(
-    client: &mut Inbound<TcpStream>,
+async fn send_body<C: ClientStream>(
+    client: &mut Inbound<C>,
     up: &mut Inbound<TcpStream>,
     body: &mut ReqBody,
     client_pause: Duration,
@@ -391,10 +392,10 @@ struct Upstreamed {
     head: ResponseHead,
 }
 
-async fn relay_response(
+async fn relay_response<C: ClientStream>(
     ctx: &CoreCtx,
     snap: &Snapshot,
-    client: &mut Inbound<TcpStream>,
+    client: &mut Inbound<C>,
     scratch: &mut Scratch,
     p: &Prepared,
     response: Upstreamed,

@@ -12,11 +12,11 @@ mod tunnel;
 mod upstream;
 
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
+use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::time::Instant;
 
-use monoio::net::TcpStream;
+use monoio::io::{AsyncReadRent, AsyncWriteRent, Split};
 
 use self::error::ProxyError;
 use self::exchange::{Next, Scratch};
@@ -26,19 +26,24 @@ use crate::http::{Limits, ParseError, ParseErrorKind, ParseStatus, RequestHead, 
 use crate::runtime::conns::ConnSlot;
 use crate::runtime::{CoreCtx, ListenerInfo};
 
+/// What a client connection can be: plain TCP, or TLS over it. `Split` so
+/// an upgraded connection can be read and written at once.
+pub trait ClientStream: AsyncReadRent + AsyncWriteRent + Split + 'static {}
+impl<T: AsyncReadRent + AsyncWriteRent + Split + 'static> ClientStream for T {}
+
 /// Serves one client connection until it closes, errs, idles out or the
-/// core drains.
-pub async fn serve(
+/// core drains. `fd` is the underlying socket (draining shuts it down).
+pub async fn serve<C: ClientStream>(
     ctx: Rc<CoreCtx>,
-    stream: TcpStream,
+    stream: C,
+    fd: RawFd,
     peer: SocketAddr,
     _listener: Rc<ListenerInfo>,
 ) {
-    let guard = ctx.conns.register(stream.as_raw_fd());
+    let guard = ctx.conns.register(fd);
     let stats = ctx.stats();
     stats.connections_accepted.inc();
     stats.connections_active.set(ctx.conns.len() as u64);
-    let _ = stream.set_nodelay(true);
     let mut client = Inbound::new(stream, ctx.bufs.get());
     let mut scratch = Scratch {
         out: Vec::with_capacity(1024),
@@ -97,9 +102,9 @@ fn limits_of(snap: &Snapshot) -> Limits {
 
 /// Reads until a whole request head is parsed. `Ok(None)` is a clean end:
 /// the client closed, or stayed idle past `client_idle`, between requests.
-async fn read_head(
+async fn read_head<C: ClientStream>(
     snap: &Snapshot,
-    client: &mut Inbound<TcpStream>,
+    client: &mut Inbound<C>,
     parser: &mut RequestParser,
     slot: &ConnSlot,
 ) -> Result<Option<RequestHead>, ProxyError> {

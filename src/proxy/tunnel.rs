@@ -8,10 +8,15 @@ use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt, Splitable};
 use monoio::net::TcpStream;
 
 use super::io::{write_vec, Inbound};
+use super::ClientStream;
 
 /// Runs the tunnel; both inbound buffers may already hold bytes for the other
 /// side (sent right after the handshake).
-pub async fn run(mut client: Inbound<TcpStream>, mut upstream: Inbound<TcpStream>, idle: Duration) {
+pub async fn run<C: ClientStream>(
+    mut client: Inbound<C>,
+    mut upstream: Inbound<TcpStream>,
+    idle: Duration,
+) {
     let deadline = Instant::now() + idle;
     let mut early = client.data().to_vec();
     if !early.is_empty()

@@ -2,6 +2,7 @@
 //! its own listeners, pools and connections until shutdown and drain.
 
 use std::io;
+use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -106,7 +107,10 @@ async fn accept_loop(ctx: Rc<CoreCtx>, listener: TcpListener, info: Rc<ListenerI
                         drop(stream);
                         continue;
                     }
-                    monoio::spawn(crate::proxy::serve(ctx.clone(), stream, peer, info.clone()));
+                    // Heads and small bodies go out in one write; don't let Nagle hold them.
+                    let _ = stream.set_nodelay(true);
+                    let fd = stream.as_raw_fd();
+                    monoio::spawn(crate::proxy::serve(ctx.clone(), stream, fd, peer, info.clone()));
                 }
                 Err(e) => {
                     // EMFILE/ENFILE and friends: back off instead of spinning.

@@ -255,8 +255,14 @@ fn http10_clients_get_close_by_default_and_keep_alive_on_request() {
             .text(),
         "hello from /c"
     );
-    // The upstream always gets HTTP/1.1.
+    // The upstream always gets HTTP/1.1, so always a Host: the endpoint's
+    // when the 1.0 client sent none.
     assert!(up.requests().iter().all(|r| r.version == 1));
+    assert_eq!(
+        up.requests()[0].header("host"),
+        Some(up.addr.to_string().as_str())
+    );
+    assert_eq!(up.requests()[0].header_count("host"), 1);
 }
 
 #[test]

@@ -139,6 +139,9 @@ fn prepare(
         proto: "http",
         headers: snap.config.proxy.forwarded_headers,
         add_via: snap.config.proxy.add_via,
+        default_host: snap.clusters[snap.routes[m.route].cluster]
+            .default_host
+            .as_bytes(),
     };
     head::write_request_head(&mut scratch.out, buf, head, &scratch.path, &fwd, upgrade);
     Ok(Prepared {

@@ -31,6 +31,9 @@ pub struct Forwarding<'a> {
     pub proto: &'static str,
     pub headers: ForwardedHeaders,
     pub add_via: bool,
+    /// Sent as `Host` when the request has none (HTTP/1.0 allows that; the
+    /// HTTP/1.1 request we send upstream does not).
+    pub default_host: &'a [u8],
 }
 
 fn name_is(name: &[u8], lower: &str) -> bool {
@@ -91,10 +94,16 @@ pub fn write_request_head(
         out.extend_from_slice(b"\r\n");
     }
     let host = req.host.map(|s| s.get(buf));
-    if absolute {
-        if let Some(host) = host {
+    match host {
+        Some(host) if absolute => {
             out.extend_from_slice(b"Host: ");
             out.extend_from_slice(host);
+            out.extend_from_slice(b"\r\n");
+        }
+        Some(_) => {}
+        None => {
+            out.extend_from_slice(b"Host: ");
+            out.extend_from_slice(fwd.default_host);
             out.extend_from_slice(b"\r\n");
         }
     }

@@ -9,6 +9,9 @@ use crate::config::ClusterConfig;
 pub struct Cluster {
     pub name: String,
     pub endpoints: Vec<SocketAddr>,
+    /// `Host` for requests that arrive without one (HTTP/1.0): the first
+    /// endpoint as configured, since HTTP/1.1 upstreams require a Host.
+    pub default_host: String,
     pub max_idle_per_endpoint: usize,
     pub pool_idle_timeout: Duration,
 }
@@ -33,6 +36,7 @@ impl Cluster {
         Ok(Cluster {
             name: cfg.name.clone(),
             endpoints,
+            default_host: cfg.endpoints.first().cloned().unwrap_or_default(),
             max_idle_per_endpoint: cfg.max_idle_per_endpoint,
             pool_idle_timeout: cfg.pool_idle_timeout.get(),
         })

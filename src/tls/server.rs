@@ -96,22 +96,35 @@ impl ServerTls {
                     continue;
                 }
             };
-            let certified = match CertifiedKey::from_der(chain, key, &provider) {
+            let signing_key = match provider.key_provider.load_private_key(key) {
                 Ok(k) => k,
                 Err(e) => {
                     errors.push(ConfigError::new(
                         at("key"),
-                        format!("cannot use this key with {}: {e}", c.cert),
+                        format!("unusable private key: {e}"),
                     ));
                     continue;
                 }
             };
-            if let Err(e) = certified.keys_match() {
-                errors.push(ConfigError::new(
-                    at("key"),
-                    format!("does not belong to the certificate in {}: {e}", c.cert),
-                ));
-                continue;
+            let certified = CertifiedKey::new(chain, signing_key);
+            match certified.keys_match() {
+                // Some key types can't say; rustls itself accepts those.
+                Ok(())
+                | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {}
+                Err(rustls::Error::InconsistentKeys(_)) => {
+                    errors.push(ConfigError::new(
+                        at("key"),
+                        format!("does not belong to the certificate in {}", c.cert),
+                    ));
+                    continue;
+                }
+                Err(e) => {
+                    errors.push(ConfigError::new(
+                        at("cert"),
+                        format!("the first certificate is not usable: {e}"),
+                    ));
+                    continue;
+                }
             }
             keys.push((Arc::new(certified), &c.server_names));
         }

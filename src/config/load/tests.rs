@@ -317,12 +317,30 @@ fn shipped_configs_are_valid() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
     let mut files = vec![root.join("ringgate.toml")];
     for entry in std::fs::read_dir(root.join("examples")).unwrap() {
-        files.push(entry.unwrap().path());
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            files.push(path);
+        }
     }
-    assert!(files.len() >= 2, "{files:?}");
+    assert!(files.len() >= 3, "{files:?}");
     for file in files {
         if let Err(e) = load_file(&file) {
             panic!("{}:\n{e}", file.display());
+        }
+    }
+}
+
+/// Building the snapshot also loads what the configs reference (the demo
+/// certificates of config/examples/tls.toml), so they must be there.
+#[test]
+fn shipped_configs_build() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    for entry in std::fs::read_dir(root.join("examples")).unwrap() {
+        let file = entry.unwrap().path();
+        if file.extension().is_some_and(|e| e == "toml") {
+            if let Err(e) = crate::config::load_snapshot(&file, 1) {
+                panic!("{}:\n{e}", file.display());
+            }
         }
     }
 }

@@ -8,6 +8,7 @@
 //! - [`route`]: request → route matching.
 //! - [`upstream`]: clusters, load balancing and per-core connection pools.
 //! - [`stats`]: per-core counters and their Prometheus exposition.
+//! - [`tls`]: rustls termination and upstream TLS, built with the snapshot.
 //! - [`admin`]: the admin listener (`/metrics`, `/healthz`).
 #![deny(unsafe_code)]
 
@@ -18,4 +19,5 @@ pub mod proxy;
 pub mod route;
 pub mod runtime;
 pub mod stats;
+pub mod tls;
 pub mod upstream;

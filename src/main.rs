@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use ringgate::config::{load_file, Snapshot};
+use ringgate::config::{load_snapshot, Snapshot};
 
 #[derive(Parser)]
 #[command(
@@ -34,7 +34,7 @@ enum Command {
 }
 
 fn load(path: &std::path::Path) -> Result<Snapshot, ExitCode> {
-    match load_file(path).and_then(|cfg| Snapshot::build(cfg, 1)) {
+    match load_snapshot(path, 1) {
         Ok(snap) => Ok(snap),
         Err(errors) => {
             eprintln!("{}: {} problem(s):", path.display(), errors.0.len());

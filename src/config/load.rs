@@ -14,6 +14,7 @@ use toml::{Table, Value};
 use super::error::{ConfigError, ConfigErrors};
 use super::keypath::{self, Seg};
 use super::schema::Config;
+use super::snapshot::Snapshot;
 use super::spans::{self, SpanTree};
 use super::validate::validate;
 
@@ -27,15 +28,44 @@ const SECTIONS: [&str; 8] = [
     "server", "limits", "timeouts", "proxy", "admin", "listener", "cluster", "route",
 ];
 
-/// Reads and loads a config file; a read error names the file.
+/// Reads and loads a config file; a read error names the file. Relative
+/// paths inside it (certificates, keys) are relative to its directory.
 pub fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = read(path)?;
+    let mut config = parse_str(&text)?;
+    config.base_dir = base_dir(path);
+    Ok(config)
+}
+
+/// Loads a config file and builds its snapshot (resolving endpoints, loading
+/// certificates): what `check`, `run` and a reload do. Problems found while
+/// building get their line too.
+pub fn load_snapshot(path: &Path, generation: u64) -> Result<Snapshot, ConfigErrors> {
+    let text = read(path)?;
+    let mut config = parse_str(&text)?;
+    config.base_dir = base_dir(path);
+    Snapshot::build(config, generation).map_err(|ConfigErrors(mut errors)| {
+        let spans = SpanTree::parse(&text);
+        for e in &mut errors {
+            e.line = e.line.or_else(|| spans.line_of(&e.path));
+        }
+        errors.sort_by_key(|e| e.line);
+        ConfigErrors(errors)
+    })
+}
+
+fn read(path: &Path) -> Result<String, ConfigErrors> {
+    std::fs::read_to_string(path).map_err(|e| {
         ConfigError::new(
             "",
             format!("cannot read config file {}: {e}", path.display()),
         )
-    })?;
-    parse_str(&text)
+        .into()
+    })
+}
+
+fn base_dir(path: &Path) -> std::path::PathBuf {
+    path.parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
 /// Parses and validates a config; on failure, every problem found, in file order.
@@ -78,6 +108,7 @@ struct Loader {
 impl Loader {
     fn load(&mut self, mut table: Table) -> Config {
         let config = Config {
+            base_dir: Default::default(),
             server: self.section(table.remove("server"), "server"),
             limits: self.section(table.remove("limits"), "limits"),
             timeouts: self.section(table.remove("timeouts"), "timeouts"),

@@ -13,7 +13,7 @@ mod validate;
 
 pub use endpoint::{parse_endpoint, resolve_endpoint};
 pub use error::{ConfigError, ConfigErrors};
-pub use load::{load_file, parse_str};
+pub use load::{load_file, load_snapshot, parse_str};
 pub use schema::*;
 pub use snapshot::{RouteTarget, Snapshot};
 pub use units::{ByteSize, Duration};

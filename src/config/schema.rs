@@ -9,6 +9,10 @@ use super::units::{ByteSize, Duration};
 #[derive(Deserialize, Debug, Clone, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// Relative file paths in the config (certificates, keys, CAs) are
+    /// relative to this: the config file's directory (empty: the current one).
+    #[serde(skip)]
+    pub base_dir: std::path::PathBuf,
     #[serde(default)]
     pub server: ServerConfig,
     #[serde(default)]
@@ -212,6 +216,80 @@ pub struct ListenerConfig {
     /// Listen backlog passed to listen(2).
     #[serde(default = "default_backlog")]
     pub backlog: u32,
+    /// Terminate TLS on this listener (HTTPS); not set = plain HTTP.
+    pub tls: Option<ListenerTlsConfig>,
+}
+
+/// The lowest TLS version a listener accepts.
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsVersion {
+    #[default]
+    #[serde(rename = "1.2")]
+    Tls12,
+    #[serde(rename = "1.3")]
+    Tls13,
+}
+
+/// `[listener.tls]`: certificates (selected by SNI) and handshake settings.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerTlsConfig {
+    /// The first is the default: served when the client sends no SNI or a
+    /// name no entry lists.
+    pub certificates: Vec<CertificateConfig>,
+    #[serde(default)]
+    pub min_version: TlsVersion,
+    /// ALPN protocols offered, in preference order; empty = no ALPN.
+    #[serde(default = "default_alpn")]
+    pub alpn: Vec<String>,
+    /// Stateless resumption with encrypted session tickets.
+    #[serde(default = "default_true")]
+    pub session_tickets: bool,
+    /// Sessions remembered per worker for stateful resumption; 0 = none.
+    #[serde(default = "default_session_cache_size")]
+    pub session_cache_size: usize,
+    /// From accept to a completed handshake.
+    #[serde(default = "default_handshake_timeout")]
+    pub handshake_timeout: Duration,
+}
+
+/// One certificate chain with its private key and the SNI names it serves.
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateConfig {
+    /// PEM file: the leaf certificate first, then intermediates.
+    pub cert: String,
+    /// PEM file: the private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: String,
+    /// Exact names (`api.example.com`) or wildcards (`*.example.com`).
+    #[serde(default)]
+    pub server_names: Vec<String>,
+}
+
+fn default_alpn() -> Vec<String> {
+    vec!["http/1.1".to_string()]
+}
+fn default_true() -> bool {
+    true
+}
+fn default_session_cache_size() -> usize {
+    4096
+}
+fn default_handshake_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+impl Default for ListenerTlsConfig {
+    fn default() -> Self {
+        ListenerTlsConfig {
+            certificates: Vec::new(),
+            min_version: TlsVersion::default(),
+            alpn: default_alpn(),
+            session_tickets: true,
+            session_cache_size: default_session_cache_size(),
+            handshake_timeout: default_handshake_timeout(),
+        }
+    }
 }
 
 fn default_backlog() -> u32 {
@@ -239,6 +317,32 @@ pub struct ClusterConfig {
     /// An idle pooled connection older than this is closed, not reused.
     #[serde(default = "default_pool_idle")]
     pub pool_idle_timeout: Duration,
+    /// Speak TLS to the endpoints; not set = plain HTTP.
+    pub tls: Option<ClusterTlsConfig>,
+}
+
+/// `[cluster.tls]`: how upstream certificates are verified.
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterTlsConfig {
+    /// PEM file of the CA certificates to trust; not set = the system roots.
+    pub ca: Option<String>,
+    /// SNI and the name the certificate must carry; not set = each endpoint's host.
+    pub server_name: Option<String>,
+    /// Verify the upstream's certificate chain and name. `false` is for
+    /// tests only: it accepts any certificate.
+    #[serde(default = "default_true")]
+    pub verify: bool,
+}
+
+impl Default for ClusterTlsConfig {
+    fn default() -> Self {
+        ClusterTlsConfig {
+            ca: None,
+            server_name: None,
+            verify: true,
+        }
+    }
 }
 
 fn default_max_idle() -> usize {

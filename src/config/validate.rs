@@ -8,6 +8,7 @@
 mod lists;
 #[cfg(test)]
 mod tests;
+mod tls;
 
 use std::time::Duration as StdDuration;
 

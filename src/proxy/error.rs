@@ -31,6 +31,9 @@ pub enum ProxyError {
     ClientIo,
     UpstreamConnect,
     UpstreamConnectTimeout,
+    /// The TLS handshake with the upstream failed: its certificate did not
+    /// verify, or it does not speak TLS.
+    UpstreamTls,
     /// The upstream's response head was malformed or ambiguous.
     UpstreamProtocol(&'static str),
     /// The upstream closed or failed before a complete response head.
@@ -55,7 +58,9 @@ impl ProxyError {
             NoRoute => 404,
             BodyTooLarge => 413,
             ClientTimeout => 408,
-            UpstreamConnect | UpstreamProtocol(_) | UpstreamIo | UpgradeRefused => 502,
+            UpstreamConnect | UpstreamTls | UpstreamProtocol(_) | UpstreamIo | UpgradeRefused => {
+                502
+            }
             UpstreamConnectTimeout | UpstreamTimeout => 504,
             ClientIo | UpstreamBodyBroken => return None,
         })
@@ -75,6 +80,7 @@ impl ProxyError {
             ClientIo => "client_io",
             UpstreamConnect => "upstream_connect_failed",
             UpstreamConnectTimeout => "upstream_connect_timeout",
+            UpstreamTls => "upstream_tls_failed",
             UpstreamProtocol(r) => r,
             UpstreamIo => "upstream_closed",
             UpstreamTimeout => "upstream_timeout",
@@ -104,6 +110,7 @@ pub static REJECT_REASONS: &[&str] = &[
     // Upstream failures.
     "upstream_connect_failed",
     "upstream_connect_timeout",
+    "upstream_tls_failed",
     "upstream_closed",
     "upstream_timeout",
     "upstream_bad_response",

@@ -5,8 +5,6 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use monoio::net::TcpStream;
-
 use super::body::{self, Pauses, RelayError};
 use super::error::{reason_index, write_error_response, ProxyError};
 use super::head::{self, ClientFraming, ClientIp, Forwarding};
@@ -20,6 +18,7 @@ use crate::http::{
 };
 use crate::route;
 use crate::runtime::CoreCtx;
+use crate::upstream::UpstreamStream;
 
 /// Per-connection buffers reused across its requests.
 pub struct Scratch {
@@ -38,7 +37,7 @@ pub enum Next {
     KeepAlive,
     Close,
     /// A 101 was relayed: splice the client with this upstream connection.
-    Tunnel(Inbound<TcpStream>),
+    Tunnel(Inbound<UpstreamStream>),
 }
 
 /// The request body still to come from the client after its head.
@@ -66,6 +65,7 @@ pub async fn exchange<C: ClientStream>(
     scratch: &mut Scratch,
     head: RequestHead,
     peer: &ClientIp,
+    proto: &'static str,
 ) -> Next {
     ctx.stats().requests.inc();
     let has_body = !matches!(
@@ -74,7 +74,7 @@ pub async fn exchange<C: ClientStream>(
     );
     let keep_alive = head.keep_alive && !ctx.draining.get();
     scratch.out.clear();
-    let prepared = prepare(ctx, snap, client.data(), &head, scratch, peer);
+    let prepared = prepare(ctx, snap, client.data(), &head, scratch, peer, proto);
     client.consume(head.head_len);
     match prepared {
         Ok(p) => forward(ctx, snap, client, scratch, p).await,
@@ -91,6 +91,7 @@ fn prepare(
     head: &RequestHead,
     scratch: &mut Scratch,
     peer: &ClientIp,
+    proto: &'static str,
 ) -> Result<Prepared, ProxyError> {
     match head.target_form {
         TargetForm::Authority => return Err(ProxyError::ConnectNotAllowed),
@@ -136,7 +137,7 @@ fn prepare(
     }
     let fwd = Forwarding {
         client: peer,
-        proto: "http",
+        proto,
         headers: snap.config.proxy.forwarded_headers,
         add_via: snap.config.proxy.add_via,
         default_host: snap.clusters[snap.routes[m.route].cluster]
@@ -293,7 +294,7 @@ async fn send_and_receive<C: ClientStream>(
     client: &mut Inbound<C>,
     scratch: &mut Scratch,
     p: &mut Prepared,
-    up: &mut Inbound<TcpStream>,
+    up: &mut Inbound<UpstreamStream>,
 ) -> Result<ResponseHead, Failure> {
     let t = &snap.config.timeouts;
     let client_pause = t.client_body.get();
@@ -362,7 +363,7 @@ async fn send_and_receive<C: ClientStream>(
 
 async fn send_body<C: ClientStream>(
     client: &mut Inbound<C>,
-    up: &mut Inbound<TcpStream>,
+    up: &mut Inbound<UpstreamStream>,
     body: &mut ReqBody,
     client_pause: Duration,
     upstream_pause: Duration,
@@ -390,7 +391,7 @@ async fn send_body<C: ClientStream>(
 
 /// A response head received on an upstream connection to `addr`.
 struct Upstreamed {
-    up: Inbound<TcpStream>,
+    up: Inbound<UpstreamStream>,
     addr: SocketAddr,
     head: ResponseHead,
 }

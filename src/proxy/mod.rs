@@ -38,7 +38,7 @@ pub async fn serve<C: ClientStream>(
     stream: C,
     fd: RawFd,
     peer: SocketAddr,
-    _listener: Rc<ListenerInfo>,
+    listener: Rc<ListenerInfo>,
 ) {
     let guard = ctx.conns.register(fd);
     let stats = ctx.stats();
@@ -55,6 +55,8 @@ pub async fn serve<C: ClientStream>(
     let mut parser = RequestParser::new(limits_of(&snap));
     let mut tunnel = None;
     let client_ip = head::ClientIp::new(peer.ip());
+    // The scheme the client used to reach us, for X-Forwarded-Proto / Forwarded.
+    let proto = if listener.tls { "https" } else { "http" };
     loop {
         if ctx.draining.get() && client.buffered() == 0 {
             break;
@@ -73,7 +75,17 @@ pub async fn serve<C: ClientStream>(
                 break;
             }
         };
-        match exchange::exchange(&ctx, &snap, &mut client, &mut scratch, head, &client_ip).await {
+        match exchange::exchange(
+            &ctx,
+            &snap,
+            &mut client,
+            &mut scratch,
+            head,
+            &client_ip,
+            proto,
+        )
+        .await
+        {
             Next::KeepAlive => continue,
             Next::Close => break,
             Next::Tunnel(up) => {

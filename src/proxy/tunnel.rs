@@ -5,16 +5,17 @@
 use std::time::{Duration, Instant};
 
 use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt, Splitable};
-use monoio::net::TcpStream;
 
 use super::io::{write_vec, Inbound};
 use super::ClientStream;
+use crate::runtime::contain::Contained;
+use crate::upstream::UpstreamStream;
 
 /// Runs the tunnel; both inbound buffers may already hold bytes for the other
 /// side (sent right after the handshake).
 pub async fn run<C: ClientStream>(
     mut client: Inbound<C>,
-    mut upstream: Inbound<TcpStream>,
+    mut upstream: Inbound<UpstreamStream>,
     idle: Duration,
 ) {
     let deadline = Instant::now() + idle;
@@ -34,12 +35,30 @@ pub async fn run<C: ClientStream>(
     {
         return;
     }
-    let (client_r, client_w) = client.stream.into_split();
-    let (up_r, up_w) = upstream.stream.into_split();
     let mut up_buf = upstream.buf;
     up_buf.clear();
     let mut client_buf = client.buf;
     client_buf.clear();
+    // Split each side into its concrete stream type: both plain TCP and
+    // TLS streams are `Split`, the enum around them needn't be.
+    match upstream.stream {
+        UpstreamStream::Plain(up) => splice(client.stream, up, client_buf, up_buf, idle).await,
+        // See `Contained`: two halves of one TLS session.
+        UpstreamStream::Tls { stream, .. } => {
+            Contained::new(splice(client.stream, *stream, client_buf, up_buf, idle)).await
+        }
+    }
+}
+
+async fn splice<C: ClientStream, U: ClientStream>(
+    client: C,
+    upstream: U,
+    client_buf: Vec<u8>,
+    up_buf: Vec<u8>,
+    idle: Duration,
+) {
+    let (client_r, client_w) = client.into_split();
+    let (up_r, up_w) = upstream.into_split();
     let to_upstream = pipe(client_r, up_w, client_buf, idle);
     let to_client = pipe(up_r, client_w, up_buf, idle);
     monoio::join!(to_upstream, to_client);

@@ -1,17 +1,22 @@
 //! Getting a connection to an endpoint of a cluster: this core's pool first,
-//! else a new connect bounded by `timeouts.upstream_connect`.
+//! else a new connect — TCP, plus the TLS handshake for a TLS cluster — all
+//! bounded by `timeouts.upstream_connect`.
 
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use monoio::net::TcpStream;
+use monoio_rustls::TlsConnector;
 
 use super::error::ProxyError;
 use crate::config::Snapshot;
 use crate::runtime::CoreCtx;
+use crate::tls::ClientTls;
+use crate::upstream::UpstreamStream;
 
 pub struct Acquired {
-    pub stream: TcpStream,
+    pub stream: UpstreamStream,
     pub addr: SocketAddr,
     /// Came from the pool: a failure before any response byte may mean the
     /// upstream closed it while idle, which makes a retry reasonable.
@@ -40,6 +45,7 @@ pub async fn acquire(
     let addr = cluster.endpoints[pick];
     let pooled = ctx.pool.borrow_mut().take(
         addr,
+        cluster.tls.is_some(),
         Instant::now(),
         cluster.pool_idle_timeout,
         if retry_safe {
@@ -56,7 +62,11 @@ pub async fn acquire(
             reused: true,
         });
     }
-    let stream = connect(addr, snap.config.timeouts.upstream_connect.get()).await?;
+    let deadline = Instant::now() + snap.config.timeouts.upstream_connect.get();
+    let stream = match &cluster.tls {
+        None => UpstreamStream::Plain(connect(addr, deadline).await?),
+        Some(tls) => connect_tls(addr, tls, pick, deadline).await?,
+    };
     ctx.stats().upstream_connects.inc();
     Ok(Acquired {
         stream,
@@ -65,14 +75,36 @@ pub async fn acquire(
     })
 }
 
-async fn connect(addr: SocketAddr, timeout: Duration) -> Result<TcpStream, ProxyError> {
-    match monoio::time::timeout(timeout, TcpStream::connect_addr(addr)).await {
+async fn connect(addr: SocketAddr, deadline: Instant) -> Result<TcpStream, ProxyError> {
+    match monoio::time::timeout_at(deadline.into(), TcpStream::connect_addr(addr)).await {
         Ok(Ok(stream)) => {
             // Heads and small bodies go out in one write; don't let Nagle hold them.
             let _ = stream.set_nodelay(true);
             Ok(stream)
         }
         Ok(Err(_)) => Err(ProxyError::UpstreamConnect),
+        Err(_) => Err(ProxyError::UpstreamConnectTimeout),
+    }
+}
+
+/// TCP connect, then the TLS handshake with SNI and verification against
+/// endpoint `pick`'s name; both within the one connect deadline.
+async fn connect_tls(
+    addr: SocketAddr,
+    tls: &ClientTls,
+    pick: usize,
+    deadline: Instant,
+) -> Result<UpstreamStream, ProxyError> {
+    let tcp = connect(addr, deadline).await?;
+    let fd = tcp.as_raw_fd();
+    let name = tls.server_name(pick).ok_or(ProxyError::UpstreamTls)?;
+    let connector = TlsConnector::from(tls.config.clone());
+    match monoio::time::timeout_at(deadline.into(), connector.connect(name, tcp)).await {
+        Ok(Ok(stream)) => Ok(UpstreamStream::Tls {
+            stream: Box::new(stream),
+            fd,
+        }),
+        Ok(Err(_)) => Err(ProxyError::UpstreamTls),
         Err(_) => Err(ProxyError::UpstreamConnectTimeout),
     }
 }

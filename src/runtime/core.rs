@@ -5,7 +5,10 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use monoio_rustls::TlsAcceptor;
+use rustls::server::ServerSessionMemoryCache;
 
 use super::bufs::BufPool;
 use super::conns::ConnRegistry;
@@ -24,6 +27,11 @@ pub struct CoreCtx {
     snapshot: RefCell<Rc<Arc<Snapshot>>>,
     generation: Cell<u64>,
     balancers: RefCell<Rc<[RoundRobin]>>,
+    /// This core's TLS acceptors, indexed like `config.listeners`.
+    tls: RefCell<Rc<[Option<CoreTls>]>>,
+    /// This core's session caches by listener index; kept across reloads
+    /// (while the size stays) so sessions survive a certificate reload.
+    session_caches: RefCell<Vec<Option<SessionCache>>>,
     pub pool: RefCell<Pool>,
     pub conns: Rc<ConnRegistry>,
     pub bufs: BufPool,
@@ -36,12 +44,16 @@ impl CoreCtx {
         let generation = snap.generation;
         let buf_bytes = snap.config.limits.buffer_bytes.as_usize();
         let balancers = balancers_for(&snap, id);
+        let mut session_caches = Vec::new();
+        let tls = tls_for(&snap, id, &shared, &mut session_caches);
         CoreCtx {
             id,
             shared,
             snapshot: RefCell::new(Rc::new(snap)),
             generation: Cell::new(generation),
             balancers: RefCell::new(balancers),
+            tls: RefCell::new(tls),
+            session_caches: RefCell::new(session_caches),
             pool: RefCell::new(Pool::new()),
             conns: Rc::new(ConnRegistry::default()),
             bufs: BufPool::new(buf_bytes, 1024),
@@ -64,7 +76,21 @@ impl CoreCtx {
         let snap = self.shared.snapshot.load_full();
         self.generation.set(snap.generation);
         *self.balancers.borrow_mut() = balancers_for(&snap, self.id);
+        let tls = tls_for(
+            &snap,
+            self.id,
+            &self.shared,
+            &mut self.session_caches.borrow_mut(),
+        );
+        *self.tls.borrow_mut() = tls;
         *self.snapshot.borrow_mut() = Rc::new(snap);
+    }
+
+    /// The TLS acceptor of listener `index` in the current snapshot; `None`
+    /// when that listener has no TLS settings (any more).
+    pub fn tls_acceptor(&self, index: usize) -> Option<CoreTls> {
+        let _ = self.snapshot();
+        self.tls.borrow().get(index).cloned().flatten()
     }
 
     /// This core's balancers, one per cluster of the current snapshot.
@@ -79,6 +105,48 @@ impl CoreCtx {
     pub fn now(&self) -> Instant {
         Instant::now()
     }
+}
+
+/// A session cache and the size it was made with.
+type SessionCache = (usize, Arc<ServerSessionMemoryCache>);
+
+/// What a core needs to terminate TLS on one listener.
+#[derive(Clone)]
+pub struct CoreTls {
+    pub acceptor: TlsAcceptor,
+    pub handshake_timeout: Duration,
+}
+
+/// This core's copies of the snapshot's TLS listener configs, each with the
+/// core's own session cache (no lock shared with other cores).
+fn tls_for(
+    snap: &Snapshot,
+    core: usize,
+    shared: &Arc<Shared>,
+    caches: &mut Vec<Option<SessionCache>>,
+) -> Rc<[Option<CoreTls>]> {
+    caches.resize(snap.listener_tls.len(), None);
+    snap.listener_tls
+        .iter()
+        .zip(caches.iter_mut())
+        .map(|(tls, cache)| {
+            let Some(tls) = tls else {
+                *cache = None;
+                return None;
+            };
+            let size = tls.session_cache_size;
+            if cache.as_ref().map(|(n, _)| *n) != Some(size) {
+                *cache = tls.new_session_cache().map(|c| (size, c));
+            }
+            let shared = shared.clone();
+            let on_resume = Arc::new(move || shared.stats.core(core).tls_resumed.inc());
+            let cache = cache.as_ref().map(|(_, c)| c.clone());
+            Some(CoreTls {
+                acceptor: TlsAcceptor::from(tls.for_core(cache, on_resume)),
+                handshake_timeout: tls.handshake_timeout,
+            })
+        })
+        .collect()
 }
 
 fn balancers_for(snap: &Snapshot, core: usize) -> Rc<[RoundRobin]> {

@@ -12,6 +12,11 @@ pub struct ListenerInfo {
     pub name: String,
     /// The bound address (port 0 in the config is replaced by the real port).
     pub addr: SocketAddr,
+    /// Index in `config.listeners` (and `Snapshot::listener_tls`).
+    pub index: usize,
+    /// Terminates TLS (fixed at start-up, like the address): forwarded
+    /// requests say `proto=https`.
+    pub tls: bool,
 }
 
 fn bind_one(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {

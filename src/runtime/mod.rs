@@ -4,6 +4,7 @@
 
 mod bufs;
 pub mod conns;
+pub mod contain;
 mod core;
 pub mod listener;
 pub mod shutdown;
@@ -85,7 +86,7 @@ type WorkerListeners = Vec<(ListenerInfo, std::net::TcpListener)>;
 /// listener on stdout (scripts and tests read the real port from it).
 fn bind_listeners(snap: &Snapshot, workers: usize) -> io::Result<Vec<WorkerListeners>> {
     let mut per_worker: Vec<WorkerListeners> = (0..workers).map(|_| Vec::new()).collect();
-    for l in &snap.config.listeners {
+    for (index, l) in snap.config.listeners.iter().enumerate() {
         let addr: SocketAddr = l
             .address
             .parse()
@@ -98,6 +99,8 @@ fn bind_listeners(snap: &Snapshot, workers: usize) -> io::Result<Vec<WorkerListe
                 ListenerInfo {
                     name: l.name.clone(),
                     addr: bound,
+                    index,
+                    tls: l.tls.is_some(),
                 },
                 socket,
             ));
@@ -215,7 +218,7 @@ fn reload(shared: &Shared, path: Option<&std::path::Path>) {
         return;
     };
     let next = shared.generation.load(Ordering::Acquire) + 1;
-    let snap = match crate::config::load_file(path).and_then(|cfg| Snapshot::build(cfg, next)) {
+    let snap = match crate::config::load_snapshot(path, next) {
         Ok(s) => s,
         Err(errors) => {
             eprintln!(
@@ -232,9 +235,11 @@ fn reload(shared: &Shared, path: Option<&std::path::Path>) {
             .listeners
             .iter()
             .zip(&snap.config.listeners)
-            .any(|(a, b)| a.address != b.address);
+            .any(|(a, b)| a.address != b.address || a.tls.is_some() != b.tls.is_some());
     if listeners_changed {
-        eprintln!("ringgate: reload: listener changes take effect after a restart");
+        eprintln!(
+            "ringgate: reload: listener changes (address, TLS on or off) take effect after a restart"
+        );
     }
     shared.snapshot.store(Arc::new(snap));
     shared.generation.store(next, Ordering::Release);

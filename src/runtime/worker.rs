@@ -2,13 +2,15 @@
 //! its own listeners, pools and connections until shutdown and drain.
 
 use std::io;
-use std::os::fd::AsRawFd;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use monoio::net::TcpListener;
+use monoio::net::{TcpListener, TcpStream};
 
+use super::contain::Contained;
 use super::core::CoreCtx;
 use super::listener::ListenerInfo;
 use super::Shared;
@@ -110,7 +112,11 @@ async fn accept_loop(ctx: Rc<CoreCtx>, listener: TcpListener, info: Rc<ListenerI
                     // Heads and small bodies go out in one write; don't let Nagle hold them.
                     let _ = stream.set_nodelay(true);
                     let fd = stream.as_raw_fd();
-                    monoio::spawn(crate::proxy::serve(ctx.clone(), stream, fd, peer, info.clone()));
+                    if info.tls {
+                        monoio::spawn(Contained::new(serve_tls(ctx.clone(), stream, fd, peer, info.clone())));
+                    } else {
+                        monoio::spawn(crate::proxy::serve(ctx.clone(), stream, fd, peer, info.clone()));
+                    }
                 }
                 Err(e) => {
                     // EMFILE/ENFILE and friends: back off instead of spinning.
@@ -119,6 +125,37 @@ async fn accept_loop(ctx: Rc<CoreCtx>, listener: TcpListener, info: Rc<ListenerI
                 }
             }
         }
+    }
+}
+
+/// A TLS connection: the handshake (bounded by the listener's
+/// `handshake_timeout`), then the same proxy loop as plain TCP. A failed or
+/// timed-out handshake closes the connection and is counted.
+async fn serve_tls(
+    ctx: Rc<CoreCtx>,
+    stream: TcpStream,
+    fd: RawFd,
+    peer: SocketAddr,
+    info: Rc<ListenerInfo>,
+) {
+    let Some(tls) = ctx.tls_acceptor(info.index) else {
+        // A reload took this listener's TLS settings away; serving it in
+        // plain text would surprise both sides. Restart to change it.
+        ctx.stats().tls_handshake_failures.inc();
+        return;
+    };
+    // Registered while handshaking, so the handshake counts against
+    // max_connections_per_core and a drain closes it (idle: no request yet).
+    let guard = ctx.conns.register(fd);
+    guard.slot.set_idle(true);
+    let accepted = monoio::time::timeout(tls.handshake_timeout, tls.acceptor.accept(stream)).await;
+    drop(guard);
+    match accepted {
+        Ok(Ok(stream)) => {
+            ctx.stats().tls_handshakes.inc();
+            crate::proxy::serve(ctx, stream, fd, peer, info).await;
+        }
+        Ok(Err(_)) | Err(_) => ctx.stats().tls_handshake_failures.inc(),
     }
 }
 

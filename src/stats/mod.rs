@@ -54,6 +54,12 @@ pub struct CoreStats {
     pub upstream_reused: Counter,
     pub upstream_retries: Counter,
     pub upgrades: Counter,
+    /// TLS handshakes completed on TLS listeners.
+    pub tls_handshakes: Counter,
+    /// TLS handshakes that failed or timed out (the connection was closed).
+    pub tls_handshake_failures: Counter,
+    /// TLS handshakes that resumed a session (ticket or session cache).
+    pub tls_resumed: Counter,
 }
 
 impl Default for CoreStats {
@@ -69,6 +75,9 @@ impl Default for CoreStats {
             upstream_reused: Counter::default(),
             upstream_retries: Counter::default(),
             upgrades: Counter::default(),
+            tls_handshakes: Counter::default(),
+            tls_handshake_failures: Counter::default(),
+            tls_resumed: Counter::default(),
         }
     }
 }

@@ -32,7 +32,7 @@ fn single(
 
 pub fn render(stats: &Stats, info: &Info) -> String {
     let mut out = String::with_capacity(4096);
-    let counters: [(&str, &str, Field); 7] = [
+    let counters: [(&str, &str, Field); 10] = [
         (
             "connections_accepted_total",
             "Client connections accepted.",
@@ -65,6 +65,21 @@ pub fn render(stats: &Stats, info: &Info) -> String {
             "upgrades_total",
             "Connections tunnelled after a 101 response.",
             |c| &c.upgrades,
+        ),
+        (
+            "tls_handshakes_total",
+            "TLS handshakes completed on TLS listeners.",
+            |c| &c.tls_handshakes,
+        ),
+        (
+            "tls_handshake_failures_total",
+            "TLS handshakes that failed or timed out; the connection was closed.",
+            |c| &c.tls_handshake_failures,
+        ),
+        (
+            "tls_resumed_total",
+            "TLS handshakes that resumed a session (session ticket or session cache).",
+            |c| &c.tls_resumed,
         ),
     ];
     for (name, help, f) in counters {
@@ -145,6 +160,8 @@ mod tests {
         assert!(text.contains("ringgate_rejected_total{reason=\"other\"} 0\n"));
         assert!(text.contains("ringgate_responses_total{class=\"4xx\"} 1\n"));
         assert!(text.contains("ringgate_config_generation 7\n"));
+        assert!(text.contains("ringgate_tls_handshake_failures_total 0\n"));
+        assert!(text.contains("# TYPE ringgate_tls_resumed_total counter\n"));
         assert!(text.contains("# TYPE ringgate_connections_active gauge\n"));
         // Every sample line is `name{labels} value` or `name value`.
         for line in text.lines().filter(|l| !l.starts_with('#')) {

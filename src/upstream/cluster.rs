@@ -1,9 +1,11 @@
 //! A named set of endpoints, resolved once when a snapshot is built.
 
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::ClusterConfig;
+use crate::tls::ClientTls;
 
 #[derive(Debug, Clone)]
 pub struct Cluster {
@@ -14,6 +16,9 @@ pub struct Cluster {
     pub default_host: String,
     pub max_idle_per_endpoint: usize,
     pub pool_idle_timeout: Duration,
+    /// Set for a TLS cluster (by `Snapshot::build`, which loads the CA):
+    /// the client config and each endpoint's SNI / verified name.
+    pub tls: Option<Arc<ClientTls>>,
 }
 
 impl Cluster {
@@ -39,6 +44,7 @@ impl Cluster {
             default_host: cfg.endpoints.first().cloned().unwrap_or_default(),
             max_idle_per_endpoint: cfg.max_idle_per_endpoint,
             pool_idle_timeout: cfg.pool_idle_timeout.get(),
+            tls: None,
         })
     }
 }
@@ -54,6 +60,7 @@ mod tests {
             load_balancing: Default::default(),
             max_idle_per_endpoint: 4,
             pool_idle_timeout: crate::config::Duration::from_secs(1),
+            tls: None,
         }
     }
 

@@ -2,7 +2,9 @@
 pub mod balance;
 pub mod cluster;
 pub mod pool;
+pub mod stream;
 
 pub use balance::RoundRobin;
 pub use cluster::Cluster;
 pub use pool::Pool;
+pub use stream::UpstreamStream;

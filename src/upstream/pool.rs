@@ -16,18 +16,22 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use ahash::AHashMap;
-use monoio::net::TcpStream;
 
+use super::UpstreamStream;
 use crate::runtime::sys::{self, Peek};
 
 struct Idle {
-    stream: TcpStream,
+    stream: UpstreamStream,
     since: Instant,
 }
 
+/// Plain and TLS connections to one address are kept apart: a TLS cluster
+/// must never be handed a plain connection, nor the reverse.
+type Key = (SocketAddr, bool);
+
 #[derive(Default)]
 pub struct Pool {
-    idle: AHashMap<SocketAddr, VecDeque<Idle>>,
+    idle: AHashMap<Key, VecDeque<Idle>>,
 }
 
 impl Pool {
@@ -35,17 +39,19 @@ impl Pool {
         Pool::default()
     }
 
-    /// An idle connection to `addr` younger than `max_idle`, if there is one.
-    /// Connections idle for `peek_after` or longer are peeked and skipped
-    /// when the upstream closed them or sent stray bytes.
+    /// An idle connection to `addr` (TLS or not) younger than `max_idle`,
+    /// if there is one. Connections idle for `peek_after` or longer are
+    /// peeked and skipped when the upstream closed them or sent stray bytes
+    /// (for TLS, any record: a close_notify alert or a late ticket).
     pub fn take(
         &mut self,
         addr: SocketAddr,
+        tls: bool,
         now: Instant,
         max_idle: Duration,
         peek_after: Duration,
-    ) -> Option<TcpStream> {
-        let list = self.idle.get_mut(&addr)?;
+    ) -> Option<UpstreamStream> {
+        let list = self.idle.get_mut(&(addr, tls))?;
         while let Some(idle) = list.pop_back() {
             let idle_for = now.saturating_duration_since(idle.since);
             if idle_for >= max_idle {
@@ -64,14 +70,14 @@ impl Pool {
     pub fn put(
         &mut self,
         addr: SocketAddr,
-        stream: TcpStream,
+        stream: UpstreamStream,
         now: Instant,
         max_per_endpoint: usize,
     ) {
         if max_per_endpoint == 0 {
             return;
         }
-        let list = self.idle.entry(addr).or_default();
+        let list = self.idle.entry((addr, stream.is_tls())).or_default();
         if list.len() >= max_per_endpoint {
             list.pop_front();
         }
@@ -81,7 +87,7 @@ impl Pool {
     /// Closes connections idle for `max_idle` or longer; called periodically so
     /// idle sockets don't outlive their timeout when no request comes.
     pub fn evict_expired(&mut self, now: Instant, max_idle: impl Fn(SocketAddr) -> Duration) {
-        self.idle.retain(|addr, list| {
+        self.idle.retain(|(addr, _), list| {
             let limit = max_idle(*addr);
             while list
                 .front()
@@ -101,12 +107,13 @@ impl Pool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use monoio::net::TcpStream;
     use std::net::TcpListener;
 
-    fn pair(l: &TcpListener) -> (TcpStream, std::net::TcpStream) {
+    fn pair(l: &TcpListener) -> (UpstreamStream, std::net::TcpStream) {
         let c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
         let (s, _) = l.accept().unwrap();
-        (TcpStream::from_std(c).unwrap(), s)
+        (UpstreamStream::Plain(TcpStream::from_std(c).unwrap()), s)
     }
 
     fn rt() -> monoio::Runtime<monoio::LegacyDriver> {
@@ -132,7 +139,7 @@ mod tests {
             }
             assert_eq!(pool.idle_count(), 2, "oldest evicted at the cap");
             let a = pool
-                .take(addr, now, Duration::from_secs(1), Duration::ZERO)
+                .take(addr, false, now, Duration::from_secs(1), Duration::ZERO)
                 .unwrap();
             assert_eq!(a.as_raw_fd(), fds[2], "most recent first");
         });
@@ -157,17 +164,24 @@ mod tests {
             }
             // Idle for less than `peek_after`: handed out unchecked (the
             // caller can retry); otherwise the peek sees the close.
-            let unchecked = pool.take(addr, t0, Duration::from_secs(60), Duration::from_secs(1));
+            let unchecked = pool.take(
+                addr,
+                false,
+                t0,
+                Duration::from_secs(60),
+                Duration::from_secs(1),
+            );
             assert!(unchecked.is_some());
             pool.put(addr, unchecked.unwrap(), t0, 8);
             assert!(pool
-                .take(addr, t0, Duration::from_secs(60), Duration::ZERO)
+                .take(addr, false, t0, Duration::from_secs(60), Duration::ZERO)
                 .is_none());
             let (c2, _s2) = pair(&l);
             pool.put(addr, c2, t0, 8);
             assert!(pool
                 .take(
                     addr,
+                    false,
                     t0 + Duration::from_secs(2),
                     Duration::from_secs(1),
                     Duration::ZERO

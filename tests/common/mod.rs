@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod gateway;
+pub mod tls;
 pub mod upstream;
 
 pub use client::Client;

@@ -44,6 +44,7 @@ pub(super) fn listener_stub(item: &Value, kept: &mut Vec<&'static str>) -> Liste
         name: salvage(item, "name", kept),
         address: salvage(item, "address", kept),
         backlog: 0,
+        tls: None,
     }
 }
 
@@ -54,6 +55,7 @@ pub(super) fn cluster_stub(item: &Value, kept: &mut Vec<&'static str>) -> Cluste
         load_balancing: Default::default(),
         max_idle_per_endpoint: 0,
         pool_idle_timeout: Duration::default(),
+        tls: None,
     }
 }
 

@@ -317,12 +317,30 @@ fn shipped_configs_are_valid() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
     let mut files = vec![root.join("ringgate.toml")];
     for entry in std::fs::read_dir(root.join("examples")).unwrap() {
-        files.push(entry.unwrap().path());
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            files.push(path);
+        }
     }
-    assert!(files.len() >= 2, "{files:?}");
+    assert!(files.len() >= 3, "{files:?}");
     for file in files {
         if let Err(e) = load_file(&file) {
             panic!("{}:\n{e}", file.display());
+        }
+    }
+}
+
+/// Building the snapshot also loads what the configs reference (the demo
+/// certificates of config/examples/tls.toml), so they must be there.
+#[test]
+fn shipped_configs_build() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    for entry in std::fs::read_dir(root.join("examples")).unwrap() {
+        let file = entry.unwrap().path();
+        if file.extension().is_some_and(|e| e == "toml") {
+            if let Err(e) = crate::config::load_snapshot(&file, 1) {
+                panic!("{}:\n{e}", file.display());
+            }
         }
     }
 }
@@ -340,4 +358,45 @@ fn quickstart_config_shows_the_defaults() {
     assert_eq!(format!("{:?}", c.proxy), format!("{:?}", d.proxy));
     let names: Vec<_> = c.routes.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["users", "api", "hello"]);
+}
+
+#[test]
+fn tls_tables_parse_with_defaults_and_deny_unknown_keys() {
+    use crate::config::schema::TlsVersion;
+    let text = format!(
+        "{MINIMAL}\n[listener.tls]\ncertificates = [{{ cert = \"c.pem\", key = \"k.pem\" }}]\n\n\
+         [cluster.tls]\nca = \"ca.pem\"\n"
+    );
+    let c = parse_str(&text).unwrap();
+    let t = c.listeners[0].tls.as_ref().unwrap();
+    assert_eq!(t.min_version, TlsVersion::Tls12);
+    assert_eq!(t.alpn, ["http/1.1"]);
+    assert!(t.session_tickets);
+    assert_eq!(t.session_cache_size, 4096);
+    assert_eq!(t.handshake_timeout, Duration::from_secs(10));
+    let ct = c.clusters[0].tls.as_ref().unwrap();
+    assert_eq!(ct.ca.as_deref(), Some("ca.pem"));
+    assert!(ct.verify && ct.server_name.is_none());
+
+    // Inside one key's value (here `tls`) the first problem is reported.
+    let bad = format!(
+        "{MINIMAL}\n[listener.tls]\n\
+         certificates = [{{ cert = \"c.pem\", key = \"k.pem\", bogus = 1 }}]\n"
+    );
+    assert_eq!(
+        located(&bad),
+        [at("listener[0].tls.certificates[0].bogus", 15)]
+    );
+    let bad = format!(
+        "{MINIMAL}\n[listener.tls]\nmin_version = \"1.1\"\n\
+         certificates = [{{ cert = \"c.pem\", key = \"k.pem\" }}]\n"
+    );
+    let errors = errors_of(&bad);
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].path, "listener[0].tls.min_version");
+    assert!(
+        errors[0].message.contains("`1.2` or `1.3`"),
+        "{}",
+        errors[0].message
+    );
 }

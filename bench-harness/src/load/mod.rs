@@ -81,6 +81,11 @@ pub struct LoadArgs {
     /// No live progress line even on a terminal.
     #[arg(short, long)]
     quiet: bool,
+    /// Print `ringbench: measure start` / `ringbench: measure end` on stderr
+    /// when the measured window opens and closes (duration mode), so a
+    /// supervisor such as `ringbench compare` can sample CPU counters then.
+    #[arg(long, hide = true)]
+    pub marks: bool,
 }
 
 /// What one worker thread hands back.
@@ -102,6 +107,12 @@ pub fn run(args: LoadArgs) -> Result<(), String> {
             worker::run(plan.clone(), i, start, live.clone())
         })
     };
+    if args.marks {
+        spawn_marks(
+            measure_start,
+            plan.duration.filter(|_| plan.count.is_none()),
+        );
+    }
     if let Some(live) = &live {
         progress::show(live, &handles, measure_start);
     }
@@ -124,4 +135,23 @@ pub fn run(args: LoadArgs) -> Result<(), String> {
         args.json.as_deref(),
         args.hist.as_deref(),
     )
+}
+
+/// Announces the measured window on stderr at its start and (when it has a
+/// fixed length) its end. A detached thread: sleeping until a deadline is
+/// exactly what it is for, and it dies with the process.
+fn spawn_marks(measure_start: Instant, duration: Option<Duration>) {
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let mark = |at: Instant, what: &str| {
+            std::thread::sleep(at.saturating_duration_since(Instant::now()));
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "ringbench: measure {what}");
+            let _ = err.flush();
+        };
+        mark(measure_start, "start");
+        if let Some(d) = duration {
+            mark(measure_start + d, "end");
+        }
+    });
 }

@@ -126,14 +126,19 @@ impl Guarded {
         let lines = child.stdout.take().map(read_lines);
         let err_lines = child.stderr.take().map(read_lines);
         let slot = register(child.id() as i32);
-        Ok(Guarded {
+        let guarded = Guarded {
             name: name.to_string(),
             child: Some(child),
             slot,
             lines,
             err_lines,
             logs: log.map(Path::to_path_buf).into_iter().collect(),
-        })
+        };
+        // A signal between spawn and register found no group to kill; the
+        // handler sets the flag before killing, so checking after register
+        // closes the gap (dropping `guarded` kills the child).
+        check_interrupted()?;
+        Ok(guarded)
     }
 
     pub fn pid(&self) -> u32 {

@@ -1,6 +1,6 @@
-//! A self-contained SVG chart: two panels of grouped bars (CPU µs/req and
-//! req/s), one group per scenario, one bar per proxy, with min–max
-//! whiskers, a y axis with round ticks, and a legend. Written by hand: a
+//! A self-contained SVG chart: two rows of grouped bars (CPU µs/req and
+//! req/s), one group per scenario with its own y axis of round ticks, one
+//! bar per proxy with a min–max whisker and its value, and a legend. Written by hand: a
 //! plotting crate would be the largest dependency of the harness.
 
 use super::summary::{ScenarioResult, Spread};
@@ -85,11 +85,16 @@ struct Panel<'a> {
     y0: f64,
 }
 
-/// The whole chart as an SVG document.
+/// Left margin of each cell, room for its own tick labels.
+const CELL_AXIS: f64 = 52.0;
+
+/// The whole chart as an SVG document: a row per metric, a cell per
+/// scenario, each cell with its own y scale (1 MiB responses cost 100×
+/// what small ones do; a shared axis would flatten everything else).
 pub fn chart(title: &str, scenarios: &[ScenarioResult]) -> String {
     let names = proxies(scenarios);
-    let group_w = names.len().max(1) as f64 * BAR_W + GROUP_PAD;
-    let width = (LEFT + 20.0 + group_w * scenarios.len().max(1) as f64).max(520.0);
+    let cell_w = CELL_AXIS + names.len().max(1) as f64 * BAR_W + GROUP_PAD;
+    let width = (LEFT + 20.0 + cell_w * scenarios.len().max(1) as f64).max(520.0);
     let height = TOP + 2.0 * PANEL_H + 2.0 * GAP;
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" \
@@ -115,7 +120,16 @@ pub fn chart(title: &str, scenarios: &[ScenarioResult]) -> String {
         },
     ];
     for p in &panels {
-        panel(&mut s, p, scenarios, &names, group_w, width);
+        let _ = writeln!(
+            s,
+            "<text x=\"{LEFT}\" y=\"{}\" font-weight=\"bold\">{}</text>",
+            p.y0 - 8.0,
+            escape(p.title)
+        );
+        for (g, sc) in scenarios.iter().enumerate() {
+            let x0 = LEFT - CELL_AXIS + 10.0 + g as f64 * cell_w;
+            cell(&mut s, p, sc, &names, x0);
+        }
     }
     s.push_str("</svg>\n");
     s
@@ -135,17 +149,11 @@ fn legend(s: &mut String, names: &[String]) {
     }
 }
 
-fn panel(
-    s: &mut String,
-    p: &Panel,
-    scenarios: &[ScenarioResult],
-    names: &[String],
-    group_w: f64,
-    width: f64,
-) {
-    let max = scenarios
+/// One scenario's bars for one metric, with its own y axis at `x0`.
+fn cell(s: &mut String, p: &Panel, sc: &ScenarioResult, names: &[String], x0: f64) {
+    let max = sc
+        .results
         .iter()
-        .flat_map(|sc| &sc.results)
         .filter(|r| r.has_data())
         .map(|r| (p.pick)(r).max)
         .fold(0.0, f64::max);
@@ -154,45 +162,32 @@ fn panel(
     let top_value = (max * 1.1 / step).ceil().max(1.0) * step;
     let base = p.y0 + PANEL_H;
     let y = |v: f64| base - v / top_value * PANEL_H;
+    let axis_x = x0 + CELL_AXIS;
+    let bars_w = names.len().max(1) as f64 * BAR_W;
+    axis(s, step, top_value, &y, axis_x, axis_x + bars_w + 8.0);
+    for r in sc.results.iter().filter(|r| r.has_data()) {
+        let i = names.iter().position(|n| *n == r.proxy).unwrap_or(0);
+        let x = axis_x + 4.0 + i as f64 * BAR_W;
+        bar(s, x, (p.pick)(r), COLORS[i % COLORS.len()], &y);
+    }
     let _ = writeln!(
         s,
-        "<text x=\"{LEFT}\" y=\"{}\" font-weight=\"bold\">{}</text>",
-        p.y0 - 8.0,
-        escape(p.title)
+        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+        axis_x + 4.0 + bars_w / 2.0,
+        base + 18.0,
+        escape(&sc.scenario)
     );
-    axis(s, step, top_value, &y, width);
-    for (g, sc) in scenarios.iter().enumerate() {
-        let gx = LEFT + 10.0 + g as f64 * group_w;
-        for r in sc.results.iter().filter(|r| r.has_data()) {
-            let i = names.iter().position(|n| *n == r.proxy).unwrap_or(0);
-            bar(
-                s,
-                gx + i as f64 * BAR_W,
-                (p.pick)(r),
-                COLORS[i % COLORS.len()],
-                &y,
-            );
-        }
-        let _ = writeln!(
-            s,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-            gx + (group_w - GROUP_PAD) / 2.0,
-            base + 18.0,
-            escape(&sc.scenario)
-        );
-    }
 }
 
-fn axis(s: &mut String, step: f64, top_value: f64, y: &dyn Fn(f64) -> f64, width: f64) {
+fn axis(s: &mut String, step: f64, top_value: f64, y: &dyn Fn(f64) -> f64, x: f64, x_end: f64) {
     let ticks = (top_value / step).round() as usize;
     for t in 0..=ticks {
         let v = t as f64 * step;
         let _ = writeln!(
             s,
-            "<line x1=\"{LEFT}\" y1=\"{yy:.1}\" x2=\"{:.1}\" y2=\"{yy:.1}\" stroke=\"#ddd\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-            width - 10.0,
-            LEFT - 6.0,
+            "<line x1=\"{x:.1}\" y1=\"{yy:.1}\" x2=\"{x_end:.1}\" y2=\"{yy:.1}\" stroke=\"#ddd\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\">{}</text>",
+            x - 4.0,
             y(v) + 4.0,
             fmt_tick(v),
             yy = y(v)
@@ -200,7 +195,7 @@ fn axis(s: &mut String, step: f64, top_value: f64, y: &dyn Fn(f64) -> f64, width
     }
     let _ = writeln!(
         s,
-        "<line x1=\"{LEFT}\" y1=\"{:.1}\" x2=\"{LEFT}\" y2=\"{:.1}\" stroke=\"black\"/>",
+        "<line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"black\"/>",
         y(0.0),
         y(top_value)
     );

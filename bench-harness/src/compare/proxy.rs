@@ -36,6 +36,15 @@ pub enum OriginKind {
     Ringbench,
 }
 
+impl OriginKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            OriginKind::Nginx => "nginx",
+            OriginKind::Ringbench => "ringbench",
+        }
+    }
+}
+
 /// A started server: the process tree and the address it answers on.
 pub struct Running {
     pub child: Guarded,

@@ -91,7 +91,12 @@ pub struct Guarded {
     err_lines: Option<Receiver<String>>,
     /// Files whose tails explain a failure (stderr, error logs).
     pub logs: Vec<PathBuf>,
+    /// Captured stderr lines that `wait_line` read past (the last few).
+    skipped: Vec<String>,
 }
+
+/// How many skipped stderr lines a failure message shows.
+const SKIPPED_KEPT: usize = 8;
 
 /// Which output stream to wait on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +138,7 @@ impl Guarded {
             lines,
             err_lines,
             logs: log.map(Path::to_path_buf).into_iter().collect(),
+            skipped: Vec::new(),
         };
         // A signal between spawn and register found no group to kill; the
         // handler sets the flag before killing, so checking after register
@@ -158,22 +164,26 @@ impl Guarded {
             Stream::Stderr => self.err_lines.as_ref(),
         }
         .ok_or("stream not captured")?;
-        loop {
+        let mut skipped = Vec::new();
+        let outcome = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
-                Ok(line) => {
-                    if let Some(v) = pick(&line) {
-                        return Ok(v);
-                    }
-                }
+                Ok(line) => match pick(&line) {
+                    Some(v) => break Ok(v),
+                    None => skipped.push(line),
+                },
                 Err(mpsc::RecvTimeoutError::Timeout) => {
-                    return Err(self.failure("timed out waiting for an expected line"))
+                    break Err("timed out waiting for an expected line")
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    return Err(self.failure("exited before printing an expected line"))
+                    break Err("exited before printing an expected line")
                 }
             }
+        };
+        if stream == Stream::Stderr {
+            skipped.into_iter().for_each(|l| self.skip(l));
         }
+        outcome.map_err(|what| self.failure(what))
     }
 
     /// Waits up to `limit` for the child to exit; returns its stdout and
@@ -201,14 +211,24 @@ impl Guarded {
         Ok((status.success(), out.join("\n")))
     }
 
-    /// Everything printed on stderr so far (when it was captured).
-    pub fn stderr_so_far(&self) -> String {
-        let lines: Vec<String> = self
+    fn skip(&mut self, line: String) {
+        if self.skipped.len() == SKIPPED_KEPT {
+            self.skipped.remove(0);
+        }
+        self.skipped.push(line);
+    }
+
+    /// The last captured stderr lines, including those not yet read.
+    pub fn stderr_tail(&mut self) -> String {
+        let pending: Vec<String> = self
             .err_lines
             .as_ref()
             .map(|rx| rx.try_iter().collect())
             .unwrap_or_default();
-        lines.join("\n")
+        for line in pending {
+            self.skip(line);
+        }
+        self.skipped.join("\n    ")
     }
 
     /// `true` while the child is running.
@@ -216,8 +236,14 @@ impl Guarded {
         matches!(self.child.as_mut().map(Child::try_wait), Some(Ok(None)))
     }
 
-    /// An error message with the tail of the child's log.
-    pub fn failure(&self, what: &str) -> String {
+    /// An error message with the tail of the child's log or stderr.
+    pub fn failure(&mut self, what: &str) -> String {
+        if self.err_lines.is_some() {
+            // Give the reader thread a moment to deliver the last words.
+            std::thread::sleep(Duration::from_millis(50));
+            let tail = self.stderr_tail();
+            return format!("{}: {what}\n    {tail}", self.name);
+        }
         let tail: String = self
             .logs
             .iter()

@@ -124,7 +124,7 @@ pub fn run_rep(
     let after = tree_cpu_s(proxy_pid);
     let (ok, stdout) = load.wait_output(SLACK)?;
     if !ok {
-        return Err(format!("ringbench load failed: {}", load.stderr_so_far()));
+        return Err(load.failure("failed"));
     }
     let doc: Value = serde_json::from_str(&stdout).map_err(|e| format!("load JSON: {e}"))?;
     rep_from_json(&doc, after - before)

@@ -138,8 +138,9 @@ fn run_all(
     scenarios: &[&Scenario],
 ) -> Result<Vec<ScenarioResult>, String> {
     eprintln!(
-        "ringbench compare: starting the {:?} origin on cpu {}",
-        s.origin, s.load_cpu
+        "ringbench compare: starting the {} origin on cpu {}",
+        s.origin.name(),
+        s.load_cpu
     );
     let origin = proxy::start_origin(s, scenarios)?;
     let origin_port = origin.addr.port();

@@ -107,12 +107,12 @@ pub fn run(args: LoadArgs) -> Result<(), String> {
             worker::run(plan.clone(), i, start, live.clone())
         })
     };
-    if args.marks {
+    let marks = args.marks.then(|| {
         spawn_marks(
             measure_start,
             plan.duration.filter(|_| plan.count.is_none()),
-        );
-    }
+        )
+    });
     if let Some(live) = &live {
         progress::show(live, &handles, measure_start);
     }
@@ -122,6 +122,11 @@ pub fn run(args: LoadArgs) -> Result<(), String> {
         let r = h.join().map_err(|_| "a load thread panicked")?;
         total.merge(&r.stats);
         finished = finished.max(r.finished);
+    }
+    // The end mark must be out before the JSON: the workers stop at the
+    // same deadline, and a busy CPU may wake the mark thread last.
+    if let Some(m) = marks {
+        let _ = m.join();
     }
     let elapsed = match plan.duration {
         Some(d) if plan.count.is_none() => d,
@@ -138,9 +143,9 @@ pub fn run(args: LoadArgs) -> Result<(), String> {
 }
 
 /// Announces the measured window on stderr at its start and (when it has a
-/// fixed length) its end. A detached thread: sleeping until a deadline is
-/// exactly what it is for, and it dies with the process.
-fn spawn_marks(measure_start: Instant, duration: Option<Duration>) {
+/// fixed length) its end, from a thread that sleeps until each deadline;
+/// `run` joins it before reporting.
+fn spawn_marks(measure_start: Instant, duration: Option<Duration>) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         use std::io::Write;
         let mark = |at: Instant, what: &str| {
@@ -153,5 +158,5 @@ fn spawn_marks(measure_start: Instant, duration: Option<Duration>) {
         if let Some(d) = duration {
             mark(measure_start + d, "end");
         }
-    });
+    })
 }

@@ -4,7 +4,8 @@
 use bench_harness::compare::measure::rep_from_json;
 use bench_harness::compare::output::format_utc;
 use bench_harness::compare::procstat::{
-    parse_children, parse_stat, tree_cpu_s, tree_ticks, ProcSource, ProcStat,
+    parse_children, parse_cpu_busy, parse_stat, system_busy_s, tree_cpu_s, tree_ticks, ProcSource,
+    ProcStat,
 };
 use bench_harness::compare::scenario::{self, SCENARIOS};
 use bench_harness::compare::summary::{spread, ProxyResult, ScenarioResult, Spread};
@@ -130,6 +131,15 @@ fn tree_cpu_of_this_process_grows_with_work() {
 }
 
 #[test]
+fn system_busy_is_user_nice_system() {
+    let stat = "cpu  100 5 40 9000 7 3 2 0 0 0\ncpu0 50 2 20 4500 3 1 1 0 0 0\n";
+    assert_eq!(parse_cpu_busy(stat), Some(145));
+    assert_eq!(parse_cpu_busy("cpu0 1 2 3 4\n"), None);
+    assert_eq!(parse_cpu_busy("cpu  1 x 3\n"), None);
+    assert!(system_busy_s() > 0.0);
+}
+
+#[test]
 fn spread_is_median_min_max() {
     let s = |v: &[f64]| spread(v).unwrap();
     assert_eq!(
@@ -209,7 +219,11 @@ fn sample() -> ScenarioResult {
                 &[40_000.0, 41_000.0, 39_000.0],
                 0,
             ),
-            result("haproxy", &[18.0], &[45_000.0], 50),
+            {
+                let mut r = result("haproxy", &[18.0], &[45_000.0], 50);
+                r.other_cpu_pct = 37.0;
+                r
+            },
             ProxyResult::new("broken", Vec::new(), Some("did not start: bind".into())),
         ],
     };
@@ -231,7 +245,7 @@ fn ratios_flags_and_tables() {
     assert!(md.contains("| proxy | req/s | p50 | p99 | p99.9 | CPU µs/req |"));
     assert!(md.contains("| ringgate | 51000 (50000–52000) |"));
     assert!(md.contains("11.00 (10.00–12.00) | 1.27 | 0.52 |"));
-    assert!(md.contains("⚠ errors 4.8% > 1%"));
+    assert!(md.contains("⚠ errors 4.8% > 1%; ⚠ other processes: 37% CPU"));
     assert!(md.contains("FAILED: did not start: bind"));
     let text = table::text(&sc);
     assert_eq!(text.lines().count(), 2 + 4);

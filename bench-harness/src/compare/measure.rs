@@ -4,7 +4,7 @@
 //! process startup are outside it.
 
 use super::child::{Guarded, Stream};
-use super::procstat::tree_cpu_s;
+use super::procstat::{system_busy_s, tree_cpu_s};
 use super::scenario::Scenario;
 use super::Settings;
 use serde::Serialize;
@@ -33,6 +33,38 @@ pub struct Rep {
     pub errors: u64,
     /// `errors / (requests + transport errors)`.
     pub error_rate: f64,
+    /// Busy CPU time of everything else on the machine during the window
+    /// (all CPUs' user+system minus proxy, origin and load generator), in
+    /// % of one CPU. High values mean someone else disturbed the run.
+    pub other_cpu_pct: f64,
+}
+
+/// CPU counters read at one edge of the measured window.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    at: std::time::Instant,
+    proxy_s: f64,
+    /// Origin and load generator trees.
+    ours_s: f64,
+    system_s: f64,
+}
+
+impl Sample {
+    fn take(proxy: u32, others: &[u32]) -> Sample {
+        Sample {
+            at: std::time::Instant::now(),
+            proxy_s: tree_cpu_s(proxy),
+            ours_s: others.iter().map(|&p| tree_cpu_s(p)).sum(),
+            system_s: system_busy_s(),
+        }
+    }
+
+    /// Foreign CPU between two samples, in % of one CPU.
+    fn other_pct(&self, later: &Sample) -> f64 {
+        let window = later.at.duration_since(self.at).as_secs_f64().max(1e-3);
+        let ours = (later.proxy_s - self.proxy_s) + (later.ours_s - self.ours_s);
+        ((later.system_s - self.system_s - ours) / window * 100.0).max(0.0)
+    }
 }
 
 /// Builds a [`Rep`] from `ringbench load --json` output and the CPU seconds.
@@ -71,6 +103,7 @@ pub fn rep_from_json(doc: &Value, cpu_s: f64) -> Result<Rep, String> {
         } else {
             1.0
         },
+        other_cpu_pct: 0.0,
     })
 }
 
@@ -104,28 +137,34 @@ pub fn write_body(s: &Settings, sc: &Scenario) -> Result<(), String> {
     }
 }
 
-/// Runs the load generator once against `addr`, sampling `proxy_pid`'s
-/// process tree around the measured window.
-pub fn run_rep(
-    s: &Settings,
-    sc: &Scenario,
-    addr: SocketAddr,
-    proxy_pid: u32,
-) -> Result<Rep, String> {
+/// The processes of one repetition whose CPU time is accounted.
+#[derive(Debug, Clone, Copy)]
+pub struct Pids {
+    pub proxy: u32,
+    pub origin: u32,
+}
+
+/// Runs the load generator once against `addr`, sampling the proxy's
+/// process tree (and, for the noise check, everything else) around the
+/// measured window.
+pub fn run_rep(s: &Settings, sc: &Scenario, addr: SocketAddr, pids: Pids) -> Result<Rep, String> {
     let mut cmd = Command::new(&s.self_exe);
     cmd.args(load_args(s, sc, addr));
     let mut load = Guarded::spawn("ringbench load", cmd, Some(s.load_cpu), None)?;
     let mark = |what: &'static str| {
         move |l: &str| (l == format!("ringbench: measure {what}")).then_some(())
     };
+    let others = [pids.origin, load.pid()];
     load.wait_line(Stream::Stderr, s.warmup + SLACK, mark("start"))?;
-    let before = tree_cpu_s(proxy_pid);
+    let before = Sample::take(pids.proxy, &others);
     load.wait_line(Stream::Stderr, s.duration + SLACK, mark("end"))?;
-    let after = tree_cpu_s(proxy_pid);
+    let after = Sample::take(pids.proxy, &others);
     let (ok, stdout) = load.wait_output(SLACK)?;
     if !ok {
         return Err(load.failure("failed"));
     }
     let doc: Value = serde_json::from_str(&stdout).map_err(|e| format!("load JSON: {e}"))?;
-    rep_from_json(&doc, after - before)
+    let mut rep = rep_from_json(&doc, after.proxy_s - before.proxy_s)?;
+    rep.other_cpu_pct = before.other_pct(&after);
+    Ok(rep)
 }

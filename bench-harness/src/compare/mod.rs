@@ -143,7 +143,6 @@ fn run_all(
         s.load_cpu
     );
     let origin = proxy::start_origin(s, scenarios)?;
-    let origin_port = origin.addr.port();
     let mut all = Vec::new();
     for sc in scenarios {
         measure::write_body(s, sc)?;
@@ -154,7 +153,7 @@ fn run_all(
         };
         for &kind in proxies {
             child::check_interrupted()?;
-            res.results.push(run_proxy(s, sc, kind, origin_port));
+            res.results.push(run_proxy(s, sc, kind, &origin));
         }
         res.compute_ratios();
         eprint!("{}", table::text(&res));
@@ -164,9 +163,9 @@ fn run_all(
 }
 
 /// All repetitions of one proxy in one scenario, on a freshly started proxy.
-fn run_proxy(s: &Settings, sc: &Scenario, kind: ProxyKind, origin_port: u16) -> ProxyResult {
+fn run_proxy(s: &Settings, sc: &Scenario, kind: ProxyKind, origin: &proxy::Running) -> ProxyResult {
     let name = kind.name();
-    let running = match proxy::start_proxy(kind, s, sc, origin_port) {
+    let running = match proxy::start_proxy(kind, s, sc, origin.addr.port()) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("ringbench compare: {name} did not start: {e}");
@@ -180,7 +179,11 @@ fn run_proxy(s: &Settings, sc: &Scenario, kind: ProxyKind, origin_port: u16) -> 
             "ringbench compare: {} / {name}: rep {i}/{} ({:?} warmup + {:?})",
             sc.name, s.reps, s.warmup, s.duration
         );
-        match measure::run_rep(s, sc, running.addr, running.child.pid()) {
+        let pids = measure::Pids {
+            proxy: running.child.pid(),
+            origin: origin.child.pid(),
+        };
+        match measure::run_rep(s, sc, running.addr, pids) {
             Ok(rep) => done.push(rep),
             Err(e) => {
                 eprintln!("ringbench compare: {name}: {e}");

@@ -104,3 +104,27 @@ pub fn tree_ticks(src: &impl ProcSource, root: u32) -> u64 {
 pub fn tree_cpu_s(root: u32) -> f64 {
     tree_ticks(&Proc, root) as f64 / clock_ticks_per_s() as f64
 }
+
+/// user + nice + system ticks of all CPUs from /proc/stat's `cpu` line.
+/// irq/softirq are left out: loopback networking is accounted there, and
+/// it belongs to the processes under test, not to strangers.
+pub fn parse_cpu_busy(stat: &str) -> Option<u64> {
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let f: Vec<u64> = line
+        .split_ascii_whitespace()
+        .skip(1)
+        .take(3)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    (f.len() == 3).then(|| f.iter().sum())
+}
+
+/// CPU seconds all CPUs have spent busy (user + nice + system) so far.
+pub fn system_busy_s() -> f64 {
+    let ticks = fs::read_to_string("/proc/stat")
+        .ok()
+        .as_deref()
+        .and_then(parse_cpu_busy)
+        .unwrap_or(0);
+    ticks as f64 / clock_ticks_per_s() as f64
+}

@@ -7,6 +7,9 @@ use serde::Serialize;
 /// Error rate above which a result is flagged: its numbers describe a
 /// proxy that failed requests, not one that served them.
 pub const MAX_ERROR_RATE: f64 = 0.01;
+/// Foreign CPU use (in % of one CPU) above which a result is noted as
+/// disturbed: on 2 cores, other work competes with the measured processes.
+pub const MAX_OTHER_CPU_PCT: f64 = 10.0;
 
 /// Median with the range it came from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -53,6 +56,8 @@ pub struct ProxyResult {
     pub error_rate: f64,
     /// Error rate above [`MAX_ERROR_RATE`].
     pub flagged: bool,
+    /// Worst repetition's foreign CPU use, % of one CPU.
+    pub other_cpu_pct: f64,
     /// Median req/s and CPU µs/req divided by nginx's (same scenario).
     pub rps_vs_nginx: Option<f64>,
     pub cpu_vs_nginx: Option<f64>,
@@ -64,6 +69,7 @@ impl ProxyResult {
             spread(&reps.iter().map(f).collect::<Vec<_>>()).unwrap_or_default()
         };
         let error_rate = reps.iter().map(|r| r.error_rate).fold(0.0, f64::max);
+        let other_cpu_pct = reps.iter().map(|r| r.other_cpu_pct).fold(0.0, f64::max);
         ProxyResult {
             proxy: proxy.to_string(),
             requests_per_s: col(|r| r.requests_per_s),
@@ -73,6 +79,7 @@ impl ProxyResult {
             p99_9_us: col(|r| r.p99_9_us),
             error_rate,
             flagged: error_rate > MAX_ERROR_RATE,
+            other_cpu_pct,
             reps,
             error,
             rps_vs_nginx: None,

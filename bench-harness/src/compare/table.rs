@@ -1,7 +1,7 @@
 //! The side-by-side tables: aligned text for the terminal and Markdown
 //! for docs/BENCHMARKS.md. Both are built from the same rows.
 
-use super::summary::{ScenarioResult, Spread, MAX_ERROR_RATE};
+use super::summary::{ScenarioResult, Spread, MAX_ERROR_RATE, MAX_OTHER_CPU_PCT};
 use std::fmt::Write as _;
 
 const HEADER: [&str; 9] = [
@@ -66,6 +66,9 @@ pub fn rows(sc: &ScenarioResult) -> Vec<[String; 9]> {
                     r.error_rate * 100.0,
                     MAX_ERROR_RATE * 100.0
                 ));
+            }
+            if r.other_cpu_pct > MAX_OTHER_CPU_PCT {
+                note.push(format!("⚠ other processes: {:.0}% CPU", r.other_cpu_pct));
             }
             if r.error.is_some() {
                 note.push(format!("{} rep(s), then failed", r.reps.len()));

@@ -202,6 +202,9 @@ impl Guarded {
             // Polling a child's exit with a deadline; std has nothing to wait on.
             std::thread::sleep(Duration::from_millis(5));
         };
+        // Reaped: its PID (= group id) may be reused, so never signal it again.
+        self.child = None;
+        self.unregister();
         // The reader thread ends at EOF, so collecting cannot block for long.
         let out: Vec<String> = self
             .lines
@@ -268,6 +271,10 @@ impl Guarded {
         // Whatever is left of the group (the leader or nginx workers).
         signal_group(pgid, libc::SIGKILL);
         let _ = child.wait();
+        self.unregister();
+    }
+
+    fn unregister(&mut self) {
         if let Some(slot) = self.slot.take() {
             GROUPS[slot].store(0, Ordering::SeqCst);
         }

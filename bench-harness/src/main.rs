@@ -12,7 +12,9 @@ mod origin;
 mod rng;
 mod rt;
 mod stats;
-mod units;
+
+// Shared with the library target (compare's tests use them there).
+use bench_harness::{compare, units};
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -34,6 +36,8 @@ enum Cmd {
     Origin(origin::OriginArgs),
     /// Generate HTTP/1.1 load (closed or open loop) and report latency and throughput.
     Load(load::LoadArgs),
+    /// Benchmark ringgate against nginx and haproxy: CPU µs per request, req/s, latency.
+    Compare(compare::CompareArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
     let result = match cli.cmd {
         Cmd::Origin(args) => origin::run(args),
         Cmd::Load(args) => load::run(args),
+        Cmd::Compare(args) => compare::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

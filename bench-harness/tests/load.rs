@@ -134,3 +134,25 @@ fn new_connection_per_request_and_hist_file() {
         "{text}"
     );
 }
+
+/// `--marks` (used by `ringbench compare` to sample CPU counters): both
+/// markers always come out, start before end, even when the workers stop
+/// at the same deadline as the end marker.
+#[test]
+fn marks_announce_the_measured_window() {
+    let origin = Origin::start(&[]);
+    for _ in 0..3 {
+        let out = std::process::Command::new(common::BIN)
+            .args([
+                "load", "--marks", "-q", "-c", "4", "-t", "1", "--warmup", "100ms",
+            ])
+            .args(["-d", "200ms", &origin.url("/")])
+            .output()
+            .expect("run load");
+        assert!(out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        let start = err.find("ringbench: measure start").expect("start mark");
+        let end = err.find("ringbench: measure end").expect("end mark");
+        assert!(start < end, "{err}");
+    }
+}

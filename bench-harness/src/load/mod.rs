@@ -81,6 +81,11 @@ pub struct LoadArgs {
     /// No live progress line even on a terminal.
     #[arg(short, long)]
     quiet: bool,
+    /// Print `ringbench: measure start` / `ringbench: measure end` on stderr
+    /// when the measured window opens and closes (duration mode), so a
+    /// supervisor such as `ringbench compare` can sample CPU counters then.
+    #[arg(long, hide = true)]
+    pub marks: bool,
 }
 
 /// What one worker thread hands back.
@@ -102,6 +107,12 @@ pub fn run(args: LoadArgs) -> Result<(), String> {
             worker::run(plan.clone(), i, start, live.clone())
         })
     };
+    let marks = args.marks.then(|| {
+        spawn_marks(
+            measure_start,
+            plan.duration.filter(|_| plan.count.is_none()),
+        )
+    });
     if let Some(live) = &live {
         progress::show(live, &handles, measure_start);
     }
@@ -111,6 +122,11 @@ pub fn run(args: LoadArgs) -> Result<(), String> {
         let r = h.join().map_err(|_| "a load thread panicked")?;
         total.merge(&r.stats);
         finished = finished.max(r.finished);
+    }
+    // The end mark must be out before the JSON: the workers stop at the
+    // same deadline, and a busy CPU may wake the mark thread last.
+    if let Some(m) = marks {
+        let _ = m.join();
     }
     let elapsed = match plan.duration {
         Some(d) if plan.count.is_none() => d,
@@ -124,4 +140,23 @@ pub fn run(args: LoadArgs) -> Result<(), String> {
         args.json.as_deref(),
         args.hist.as_deref(),
     )
+}
+
+/// Announces the measured window on stderr at its start and (when it has a
+/// fixed length) its end, from a thread that sleeps until each deadline;
+/// `run` joins it before reporting.
+fn spawn_marks(measure_start: Instant, duration: Option<Duration>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let mark = |at: Instant, what: &str| {
+            std::thread::sleep(at.saturating_duration_since(Instant::now()));
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "ringbench: measure {what}");
+            let _ = err.flush();
+        };
+        mark(measure_start, "start");
+        if let Some(d) = duration {
+            mark(measure_start + d, "end");
+        }
+    })
 }

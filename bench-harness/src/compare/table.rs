@@ -1,0 +1,126 @@
+//! The side-by-side tables: aligned text for the terminal and Markdown
+//! for docs/BENCHMARKS.md. Both are built from the same rows.
+
+use super::summary::{ScenarioResult, Spread, MAX_ERROR_RATE, MAX_OTHER_CPU_PCT};
+use std::fmt::Write as _;
+
+const HEADER: [&str; 9] = [
+    "proxy",
+    "req/s",
+    "p50",
+    "p99",
+    "p99.9",
+    "CPU µs/req",
+    "req/s ÷ nginx",
+    "CPU ÷ nginx",
+    "note",
+];
+
+fn with_range(s: &Spread, decimals: usize) -> String {
+    format!(
+        "{:.d$} ({:.d$}–{:.d$})",
+        s.median,
+        s.min,
+        s.max,
+        d = decimals
+    )
+}
+
+fn latency(us: f64) -> String {
+    if us < 1000.0 {
+        format!("{us:.0}µs")
+    } else {
+        format!("{:.2}ms", us / 1000.0)
+    }
+}
+
+fn ratio(r: Option<f64>) -> String {
+    r.map_or("—".into(), |x| format!("{x:.2}"))
+}
+
+/// One row of cells per proxy.
+pub fn rows(sc: &ScenarioResult) -> Vec<[String; 9]> {
+    sc.results
+        .iter()
+        .map(|r| {
+            if !r.has_data() {
+                let why = r.error.clone().unwrap_or_else(|| "no data".into());
+                let first = why.lines().next().unwrap_or_default().to_string();
+                let dash = || "—".to_string();
+                return [
+                    r.proxy.clone(),
+                    dash(),
+                    dash(),
+                    dash(),
+                    dash(),
+                    dash(),
+                    dash(),
+                    dash(),
+                    format!("FAILED: {first}"),
+                ];
+            }
+            let mut note = Vec::new();
+            if r.flagged {
+                note.push(format!(
+                    "⚠ errors {:.1}% > {:.0}%",
+                    r.error_rate * 100.0,
+                    MAX_ERROR_RATE * 100.0
+                ));
+            }
+            if r.other_cpu_pct > MAX_OTHER_CPU_PCT {
+                note.push(format!("⚠ other processes: {:.0}% CPU", r.other_cpu_pct));
+            }
+            if r.error.is_some() {
+                note.push(format!("{} rep(s), then failed", r.reps.len()));
+            }
+            [
+                r.proxy.clone(),
+                with_range(&r.requests_per_s, 0),
+                latency(r.p50_us.median),
+                latency(r.p99_us.median),
+                latency(r.p99_9_us.median),
+                with_range(&r.cpu_us_per_req, 2),
+                ratio(r.rps_vs_nginx),
+                ratio(r.cpu_vs_nginx),
+                note.join("; "),
+            ]
+        })
+        .collect()
+}
+
+/// Aligned plain-text table with the scenario as a title line.
+pub fn text(sc: &ScenarioResult) -> String {
+    let rows = rows(sc);
+    let mut widths = HEADER.map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
+            .collect();
+        padded.join("  ").trim_end().to_string()
+    };
+    let mut t = format!("== {} — {}\n", sc.scenario, sc.about);
+    let _ = writeln!(t, "{}", line(&HEADER.map(String::from)));
+    for row in &rows {
+        let _ = writeln!(t, "{}", line(row));
+    }
+    t
+}
+
+/// A Markdown table (GitHub style) under a `###` heading.
+pub fn markdown(sc: &ScenarioResult) -> String {
+    let mut t = format!("### {} — {}\n\n", sc.scenario, sc.about);
+    let _ = writeln!(t, "| {} |", HEADER.join(" | "));
+    let _ = writeln!(t, "|{}", "---|".repeat(HEADER.len()));
+    for row in rows(sc) {
+        let cells: Vec<String> = row.iter().map(|c| c.replace('|', "\\|")).collect();
+        let _ = writeln!(t, "| {} |", cells.join(" | "));
+    }
+    t
+}

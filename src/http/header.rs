@@ -280,7 +280,7 @@ impl Fields {
         Ok(f)
     }
 
-    fn note(&mut self, buf: &[u8], h: &Header) -> Result<(), ParseErrorKind> {
+    pub(crate) fn note(&mut self, buf: &[u8], h: &Header) -> Result<(), ParseErrorKind> {
         let value = h.value.get(buf);
         match Known::of(h.name.get(buf)) {
             Known::Host => {

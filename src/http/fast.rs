@@ -12,12 +12,12 @@
 //! which parse every input whole (this path) and split at every byte (the
 //! other path), check that both agree.
 
-use super::chars::{is_ows, is_tchar};
+use super::chars::{is_tchar, trim_ows};
 use super::header::{Fields, Header, Headers, Span};
-use super::request::{parse_target_form, RequestLine, Semantics, MAX_METHOD_BYTES};
+use super::request::{parse_target_form, RequestLine, Semantics, Target, MAX_METHOD_BYTES};
 use super::scan::ScanLimits;
-use super::simd::{first_ctl, first_non_target};
-use super::{Method, RequestHead, ResponseHead, Version};
+use super::simd::{field_name_end, first_ctl, first_target_stop};
+use super::{Method, RequestHead, ResponseHead, TargetForm, Version};
 
 /// `Some(())` when `buf` starts with a complete, valid request head, which
 /// is then in `head`.
@@ -36,7 +36,24 @@ pub(crate) fn request(buf: &[u8], lim: &ScanLimits, head: &mut RequestHead) -> O
         }
     };
     let t_start = sp1 + 1;
-    let t_end = first_non_target(buf, t_start)?;
+    // The target up to its SP, checking percent-encoding and finding the
+    // query on the way.
+    let mut at = t_start;
+    let mut query = None;
+    let t_end = loop {
+        let i = first_target_stop(buf, at)?;
+        match buf.get(i)? {
+            b'?' => {
+                query.get_or_insert(i);
+                at = i + 1;
+            }
+            b'%' => match buf.get(i + 1..i + 3)? {
+                &[a, b] if a.is_ascii_hexdigit() && b.is_ascii_hexdigit() => at = i + 3,
+                _ => return None,
+            },
+            _ => break i,
+        }
+    };
     if buf.get(t_end) != Some(&b' ') {
         return None;
     }
@@ -48,7 +65,18 @@ pub(crate) fn request(buf: &[u8], lim: &ScanLimits, head: &mut RequestHead) -> O
     if t_end + 9 > lim.start_line_bytes {
         return None;
     }
-    let target = parse_target_form(buf, t_start, t_end, method).ok()?;
+    let target = if method != Method::Connect && buf.get(t_start) == Some(&b'/') {
+        let path_end = query.unwrap_or(t_end);
+        Target {
+            span: Span::new(t_start, t_end),
+            form: TargetForm::Origin,
+            path: Span::new(t_start, path_end),
+            query: query.map(|q| Span::new(q + 1, t_end)),
+            authority: None,
+        }
+    } else {
+        parse_target_form(buf, t_start, t_end, method).ok()?
+    };
     let line = RequestLine {
         method,
         method_span: Span::new(0, sp1),
@@ -129,25 +157,16 @@ fn fields(
             let head_len = pos + 2;
             return (head_len <= lim.head_bytes).then_some((head_len, f));
         }
-        let mut colon = pos;
-        while is_tchar(*buf.get(colon)?) {
-            colon += 1;
-        }
-        if colon == pos || buf.get(colon) != Some(&b':') || headers.len() >= lim.fields_count {
+        let colon = field_name_end(buf, pos)?;
+        if headers.len() >= lim.fields_count {
             return None;
         }
         let cr = line_end(buf, colon + 1)?;
         if buf.get(cr + 1) != Some(&b'\n') {
             return None;
         }
-        let mut v_start = colon + 1;
-        while v_start < cr && buf.get(v_start).is_some_and(|&b| is_ows(b)) {
-            v_start += 1;
-        }
-        let mut v_end = cr;
-        while v_end > v_start && buf.get(v_end - 1).is_some_and(|&b| is_ows(b)) {
-            v_end -= 1;
-        }
+        let (a, b) = trim_ows(buf.get(colon + 1..cr)?);
+        let (v_start, v_end) = (colon + 1 + a, colon + 1 + b);
         let h = Header {
             name: Span::new(pos, colon),
             value: Span::new(v_start, v_end),

@@ -295,11 +295,11 @@ pub(crate) struct RequestLine {
 }
 
 pub(crate) struct Target {
-    span: Span,
-    form: TargetForm,
-    path: Span,
-    query: Option<Span>,
-    authority: Option<Span>,
+    pub span: Span,
+    pub form: TargetForm,
+    pub path: Span,
+    pub query: Option<Span>,
+    pub authority: Option<Span>,
 }
 
 impl RequestLine {

@@ -63,7 +63,8 @@ pub async fn exchange(
     snap: &Snapshot,
     client: &mut Inbound<TcpStream>,
     scratch: &mut Scratch,
-    head: RequestHead,
+    head: &RequestHead,
+    resp: &mut ResponseHead,
     peer: &ClientIp,
 ) -> Next {
     ctx.stats().requests.inc();
@@ -73,10 +74,10 @@ pub async fn exchange(
     );
     let keep_alive = head.keep_alive && !ctx.draining.get();
     scratch.out.clear();
-    let prepared = prepare(ctx, snap, client.data(), &head, scratch, peer);
+    let prepared = prepare(ctx, snap, client.data(), head, scratch, peer);
     client.consume(head.head_len);
     match prepared {
-        Ok(p) => forward(ctx, snap, client, scratch, p).await,
+        Ok(p) => forward(ctx, snap, client, scratch, p, resp).await,
         // Without reading the body we can't find the next request: close.
         Err(e) => reject(ctx, client, scratch, e, keep_alive && !has_body).await,
     }
@@ -216,6 +217,7 @@ async fn forward(
     client: &mut Inbound<TcpStream>,
     scratch: &mut Scratch,
     mut p: Prepared,
+    resp: &mut ResponseHead,
 ) -> Next {
     if let Err(e) = take_buffered_body(client, &mut scratch.out, &mut p.body) {
         return reject(ctx, client, scratch, e, false).await;
@@ -242,8 +244,8 @@ async fn forward(
             }
         };
         let mut up = Inbound::new(stream, std::mem::take(&mut scratch.up_buf));
-        match send_and_receive(snap, client, scratch, &mut p, &mut up).await {
-            Ok(head) => break Upstreamed { up, addr, head },
+        match send_and_receive(snap, client, scratch, &mut p, &mut up, resp).await {
+            Ok(()) => break Upstreamed { up, addr },
             Err(Failure::Retryable) if reused && safe_to_retry && attempts < 3 => {
                 ctx.stats().upstream_retries.inc();
                 scratch.up_buf = recycle(up.buf);
@@ -265,7 +267,7 @@ async fn forward(
             }
         }
     };
-    relay_response(ctx, snap, client, scratch, &p, response).await
+    relay_response(ctx, snap, client, scratch, &p, response, resp).await
 }
 
 /// A buffer back from a failed exchange keeps its capacity; a lost one is replaced.
@@ -282,15 +284,16 @@ enum Failure {
     Reject(ProxyError, bool),
 }
 
-/// Sends the head and body, then reads the response head (skipping 1xx
-/// interim responses other than 101).
+/// Sends the head and body, then reads the response head into `resp`
+/// (skipping 1xx interim responses other than 101).
 async fn send_and_receive(
     snap: &Snapshot,
     client: &mut Inbound<TcpStream>,
     scratch: &mut Scratch,
     p: &mut Prepared,
     up: &mut Inbound<TcpStream>,
-) -> Result<ResponseHead, Failure> {
+    resp: &mut ResponseHead,
+) -> Result<(), Failure> {
     let t = &snap.config.timeouts;
     let client_pause = t.client_body.get();
     let upstream_pause = t.upstream_idle.get();
@@ -322,15 +325,15 @@ async fn send_and_receive(
     );
     loop {
         if up.buffered() > 0 {
-            match parser.parse(up.data(), p.method) {
-                Ok(ParseStatus::Complete(resp))
+            match parser.parse_into(up.data(), p.method, resp) {
+                Ok(ParseStatus::Complete(()))
                     if (100..200).contains(&resp.status) && resp.status != 101 =>
                 {
                     up.consume(resp.head_len);
                     parser.reset();
                     continue;
                 }
-                Ok(ParseStatus::Complete(resp)) => return Ok(resp),
+                Ok(ParseStatus::Complete(())) => return Ok(()),
                 Ok(ParseStatus::Partial) => {}
                 Err(_) => {
                     return Err(Failure::Reject(
@@ -384,11 +387,10 @@ async fn send_body(
     })
 }
 
-/// A response head received on an upstream connection to `addr`.
+/// An upstream connection to `addr` on which a response head was received.
 struct Upstreamed {
     up: Inbound<TcpStream>,
     addr: SocketAddr,
-    head: ResponseHead,
 }
 
 async fn relay_response(
@@ -398,12 +400,9 @@ async fn relay_response(
     scratch: &mut Scratch,
     p: &Prepared,
     response: Upstreamed,
+    resp: &ResponseHead,
 ) -> Next {
-    let Upstreamed {
-        mut up,
-        addr,
-        head: resp,
-    } = response;
+    let Upstreamed { mut up, addr } = response;
     if resp.status == 101 && !p.upgrade {
         scratch.up_buf = recycle(up.buf);
         return reject(ctx, client, scratch, ProxyError::UpgradeRefused, false).await;
@@ -415,7 +414,7 @@ async fn relay_response(
     head::write_response_head(
         &mut scratch.out,
         up.data(),
-        &resp,
+        resp,
         framing,
         p.version,
         keep_alive,

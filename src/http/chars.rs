@@ -171,21 +171,23 @@ pub(crate) fn valid_authority(s: &[u8], port_required: bool) -> bool {
             None => return false,
         }
     } else {
-        // One pass: find the ':' and check the host bytes before it.
-        let mut colon = s.len();
-        let mut pct = false;
-        for (i, &b) in s.iter().enumerate() {
-            if !HOST_PLAIN[b as usize] {
-                match b {
-                    b':' => {
-                        colon = i;
-                        break;
-                    }
-                    b'%' => pct = true,
-                    _ => return false,
+        // Mostly plain bytes up to the end or the port's ':'.
+        let plain = s
+            .iter()
+            .position(|&b| !HOST_PLAIN[b as usize])
+            .unwrap_or(s.len());
+        let (colon, pct) = match s.get(plain) {
+            None | Some(b':') => (plain, false),
+            Some(b'%') => {
+                let colon = find(s, b':').unwrap_or(s.len());
+                let host = s.get(..colon).unwrap_or_default();
+                if !host.iter().all(|&b| HOST_PLAIN[b as usize] || b == b'%') {
+                    return false;
                 }
+                (colon, true)
             }
-        }
+            Some(_) => return false,
+        };
         let host = s.get(..colon).unwrap_or_default();
         let ok = !host.is_empty() && (!pct || pct_encoding_ok(host));
         (ok, s.get(colon..).unwrap_or_default())

@@ -218,7 +218,7 @@ fn check_timeouts(t: &TimeoutsConfig, out: &mut Vec<ConfigError>) {
 pub(crate) fn fmt_size(size: ByteSize) -> String {
     let n = size.0;
     for (unit, mult) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
-        if n != 0 && n % mult == 0 {
+        if n != 0 && n.is_multiple_of(mult) {
             return format!("{}{unit}", n / mult);
         }
     }
@@ -229,7 +229,7 @@ pub(crate) fn fmt_size(size: ByteSize) -> String {
 pub(crate) fn fmt_duration(d: Duration) -> String {
     let ms = d.get().as_millis();
     for (unit, mult) in [("h", 3_600_000u128), ("m", 60_000), ("s", 1000)] {
-        if ms != 0 && ms % mult == 0 {
+        if ms != 0 && ms.is_multiple_of(mult) {
             return format!("{}{unit}", ms / mult);
         }
     }

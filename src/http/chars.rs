@@ -25,18 +25,14 @@ const fn alnum_plus(extra: &[u8]) -> [bool; 256] {
 /// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
 static TCHAR: [bool; 256] = alnum_plus(b"!#$%&'*+-.^_`|~");
 
-/// reg-name bytes: unreserved / pct-encoded ('%', checked separately) / sub-delims,
-/// minus ',' — a comma in Host looks like a list and some back ends split on it.
-static HOST_CHAR: [bool; 256] = alnum_plus(b"-._~!$&'()*+;=%");
+/// reg-name bytes: unreserved / sub-delims, minus ',' — a comma in Host
+/// looks like a list and some back ends split on it. pct-encoded ('%') is
+/// allowed too, handled apart in `valid_authority`.
+static HOST_PLAIN: [bool; 256] = alnum_plus(b"-._~!$&'()*+;=");
 
 #[inline]
 pub(crate) fn is_tchar(b: u8) -> bool {
     TCHAR[b as usize]
-}
-
-#[inline]
-pub(crate) fn is_host_char(b: u8) -> bool {
-    HOST_CHAR[b as usize]
 }
 
 /// Branch-free (no early exit): names are short and the exit branch mispredicts.
@@ -88,9 +84,17 @@ pub(crate) fn bad_byte_kind(b: u8, otherwise: ParseErrorKind) -> ParseErrorKind 
 }
 
 /// Offsets `(start, end)` of `s` with leading and trailing SP/HTAB removed.
+#[inline]
 pub(crate) fn trim_ows(s: &[u8]) -> (usize, usize) {
-    let start = s.iter().position(|&b| !is_ows(b)).unwrap_or(s.len());
-    let end = s.iter().rposition(|&b| !is_ows(b)).map_or(start, |i| i + 1);
+    // Field values mostly have exactly one SP before them and none after.
+    let start = match s {
+        [b' ', b, ..] if !is_ows(*b) => 1,
+        _ => s.iter().position(|&b| !is_ows(b)).unwrap_or(s.len()),
+    };
+    let end = match s.last() {
+        Some(&b) if !is_ows(b) => s.len(),
+        _ => s.iter().rposition(|&b| !is_ows(b)).map_or(start, |i| i + 1),
+    };
     (start, end)
 }
 
@@ -148,6 +152,23 @@ pub(crate) fn parse_decimal(s: &[u8]) -> Option<u64> {
     })
 }
 
+/// Length of the run of plain reg-name bytes at the start of `s`, looked at
+/// four bytes per step (hosts are short; a per-byte exit branch dominates).
+#[inline]
+fn plain_host_len(s: &[u8]) -> usize {
+    let plain = |b: &u8| HOST_PLAIN[*b as usize];
+    let mut quads = s.chunks_exact(4);
+    let mut n = 0;
+    for q in quads.by_ref() {
+        if !(q.iter().fold(true, |ok, b| ok & plain(b))) {
+            break;
+        }
+        n += 4;
+    }
+    let rest = s.get(n..).unwrap_or_default();
+    n + rest.iter().position(|b| !plain(b)).unwrap_or(rest.len())
+}
+
 /// `host [":" port]` as in Host and the authority of a target (no userinfo).
 /// host is a reg-name (which covers IPv4) or an IP-literal in brackets; the
 /// port, when present, is 1..=5 digits and at most 65535. We are stricter than
@@ -167,9 +188,22 @@ pub(crate) fn valid_authority(s: &[u8], port_required: bool) -> bool {
             None => return false,
         }
     } else {
-        let colon = find(s, b':').unwrap_or(s.len());
+        // Mostly plain bytes up to the end or the port's ':'.
+        let plain = plain_host_len(s);
+        let (colon, pct) = match s.get(plain) {
+            None | Some(b':') => (plain, false),
+            Some(b'%') => {
+                let colon = find(s, b':').unwrap_or(s.len());
+                let host = s.get(..colon).unwrap_or_default();
+                if !host.iter().all(|&b| HOST_PLAIN[b as usize] || b == b'%') {
+                    return false;
+                }
+                (colon, true)
+            }
+            Some(_) => return false,
+        };
         let host = s.get(..colon).unwrap_or_default();
-        let ok = !host.is_empty() && host.iter().all(|&b| is_host_char(b)) && pct_encoding_ok(host);
+        let ok = !host.is_empty() && (!pct || pct_encoding_ok(host));
         (ok, s.get(colon..).unwrap_or_default())
     };
     if !host_ok {

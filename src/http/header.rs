@@ -280,9 +280,17 @@ impl Fields {
         Ok(f)
     }
 
-    fn note(&mut self, buf: &[u8], h: &Header) -> Result<(), ParseErrorKind> {
-        let value = h.value.get(buf);
+    #[inline]
+    pub(crate) fn note(&mut self, buf: &[u8], h: &Header) -> Result<(), ParseErrorKind> {
         match Known::of(h.name.get(buf)) {
+            Known::Other => Ok(()),
+            known => self.note_known(known, buf, h),
+        }
+    }
+
+    fn note_known(&mut self, known: Known, buf: &[u8], h: &Header) -> Result<(), ParseErrorKind> {
+        let value = h.value.get(buf);
+        match known {
             Known::Host => {
                 self.host_count += 1;
                 self.host.get_or_insert(h.value);

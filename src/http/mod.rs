@@ -29,10 +29,12 @@
 mod chars;
 mod chunked;
 mod error;
+mod fast;
 mod header;
 mod request;
 mod response;
 mod scan;
+mod simd;
 #[cfg(test)]
 mod tests;
 mod write;

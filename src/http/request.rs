@@ -4,6 +4,7 @@
 use super::chars::{
     all_target_bytes, all_tchar, find, is_target_byte, pct_encoding_ok, valid_authority,
 };
+use super::fast;
 use super::header::{self, ConnectionTokens, Expectation, Fields, Header, Headers, Span};
 use super::scan::{ScanLimits, Scanner};
 use super::{BodyFraming, ParseError, ParseErrorKind, ParseStatus, Version};
@@ -30,7 +31,7 @@ impl Default for Limits {
 }
 
 /// Longest method we accept; real methods are short and a long one is abuse.
-const MAX_METHOD_BYTES: usize = 32;
+pub(crate) const MAX_METHOD_BYTES: usize = 32;
 /// RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the
 /// request line. A few cover sloppy clients; more is noise.
 const MAX_LEADING_EMPTY_LINES: usize = 4;
@@ -54,7 +55,7 @@ pub enum Method {
 
 impl Method {
     /// Methods are case-sensitive (RFC 9110 §9.1): `get` is `Other`.
-    fn from_bytes(m: &[u8]) -> Method {
+    pub(crate) fn from_bytes(m: &[u8]) -> Method {
         match m {
             b"GET" => Method::Get,
             b"HEAD" => Method::Head,
@@ -128,6 +129,29 @@ pub struct RequestHead {
     pub connection: ConnectionTokens,
 }
 
+impl Default for RequestHead {
+    /// An empty `GET /` head, to be filled by [`RequestParser::parse_into`].
+    fn default() -> Self {
+        RequestHead {
+            method: Method::Get,
+            method_span: Span::default(),
+            target: Span::default(),
+            target_form: TargetForm::Origin,
+            path: Span::default(),
+            query: None,
+            version: Version::Http11,
+            headers: Headers::new(),
+            head_len: 0,
+            host: None,
+            framing: BodyFraming::None,
+            keep_alive: false,
+            expect_continue: false,
+            upgrade: None,
+            connection: ConnectionTokens::default(),
+        }
+    }
+}
+
 impl RequestHead {
     /// First value of `name_lower`, ASCII case-insensitive.
     pub fn header<'a>(&self, buf: &'a [u8], name_lower: &str) -> Option<&'a [u8]> {
@@ -173,16 +197,46 @@ impl RequestParser {
     /// `buf` is the whole head so far, starting at the request's first byte;
     /// it may only grow between calls until Complete. Bytes after `head_len`
     /// (body, pipelined requests) are not looked at.
+    ///
+    /// A convenience wrapper around [`parse_into`](Self::parse_into) that
+    /// returns the head by value (a head is large: hot paths reuse one).
     pub fn parse(&mut self, buf: &[u8]) -> Result<ParseStatus<RequestHead>, ParseError> {
-        // Returned as is (no map/map_err): the head is large and moves cost.
-        let res = self.parse_inner(buf);
+        let mut head = RequestHead::default();
+        match self.parse_into(buf, &mut head)? {
+            ParseStatus::Complete(()) => Ok(ParseStatus::Complete(head)),
+            ParseStatus::Partial => Ok(ParseStatus::Partial),
+        }
+    }
+
+    /// Like [`parse`](Self::parse), but fills `head` in place (its header
+    /// storage is reused, so a head that spilled to the heap once does not
+    /// allocate again). `head` holds the parsed head only after
+    /// `Complete(())`; after `Partial` or an error its contents are
+    /// unspecified (but valid).
+    pub fn parse_into(
+        &mut self,
+        buf: &[u8],
+        head: &mut RequestHead,
+    ) -> Result<ParseStatus<()>, ParseError> {
+        let res = self.parse_inner(buf, head);
         if !matches!(res, Ok(ParseStatus::Partial)) {
             self.scan.reset();
         }
         res
     }
 
-    fn parse_inner(&mut self, buf: &[u8]) -> Result<ParseStatus<RequestHead>, ParseError> {
+    fn parse_inner(
+        &mut self,
+        buf: &[u8],
+        head: &mut RequestHead,
+    ) -> Result<ParseStatus<()>, ParseError> {
+        // Most heads arrive whole in the first read: one pass that checks
+        // and records everything. It only answers for heads it fully
+        // accepts; anything else (incomplete, invalid, over a limit) goes
+        // the incremental way below, which decides the exact outcome.
+        if self.scan.is_fresh() && fast::request(buf, &self.limits, head).is_some() {
+            return Ok(ParseStatus::Complete(()));
+        }
         let Some(head_len) = self.scan.scan(buf, &self.limits)? else {
             return Ok(ParseStatus::Partial);
         };
@@ -193,25 +247,7 @@ impl RequestParser {
             .ok_or(ParseErrorKind::InvalidMethod)?;
         let line_lf = line_lf as usize;
         let line = RequestLine::parse(buf, self.scan.start_line_at(), line_lf.saturating_sub(1))?;
-        // Built in place and filled in: every move of a head copies its
-        // ~800-byte inline header array.
-        let mut head = RequestHead {
-            method: line.method,
-            method_span: line.method_span,
-            target: line.target.span,
-            target_form: line.target.form,
-            path: line.target.path,
-            query: line.target.query,
-            version: line.version,
-            headers: Headers::new(),
-            head_len,
-            host: None,
-            framing: BodyFraming::None,
-            keep_alive: false,
-            expect_continue: false,
-            upgrade: None,
-            connection: ConnectionTokens::default(),
-        };
+        head.headers.clear();
         let fields = Fields::parse(
             buf,
             line_lf + 1,
@@ -220,29 +256,50 @@ impl RequestParser {
             &mut head.headers,
         )?;
         let sem = Semantics::of(buf, &line, &fields)?;
-        head.host = sem.host;
-        head.framing = sem.framing;
-        head.keep_alive = sem.keep_alive;
-        head.expect_continue = sem.expect_continue;
-        head.upgrade = sem.upgrade;
-        head.connection = fields.connection;
-        Ok(ParseStatus::Complete(head))
+        head.fill(&line, head_len, &sem, fields.connection);
+        Ok(ParseStatus::Complete(()))
     }
 }
 
-struct RequestLine {
-    method: Method,
-    method_span: Span,
-    target: Target,
-    version: Version,
+impl RequestHead {
+    /// Everything but the headers, which are pushed as they are parsed.
+    pub(crate) fn fill(
+        &mut self,
+        line: &RequestLine,
+        head_len: usize,
+        sem: &Semantics,
+        connection: ConnectionTokens,
+    ) {
+        self.method = line.method;
+        self.method_span = line.method_span;
+        self.target = line.target.span;
+        self.target_form = line.target.form;
+        self.path = line.target.path;
+        self.query = line.target.query;
+        self.version = line.version;
+        self.head_len = head_len;
+        self.host = sem.host;
+        self.framing = sem.framing;
+        self.keep_alive = sem.keep_alive;
+        self.expect_continue = sem.expect_continue;
+        self.upgrade = sem.upgrade;
+        self.connection = connection;
+    }
 }
 
-struct Target {
-    span: Span,
-    form: TargetForm,
-    path: Span,
-    query: Option<Span>,
-    authority: Option<Span>,
+pub(crate) struct RequestLine {
+    pub method: Method,
+    pub method_span: Span,
+    pub target: Target,
+    pub version: Version,
+}
+
+pub(crate) struct Target {
+    pub span: Span,
+    pub form: TargetForm,
+    pub path: Span,
+    pub query: Option<Span>,
+    pub authority: Option<Span>,
 }
 
 impl RequestLine {
@@ -294,7 +351,6 @@ fn parse_target(
     end: usize,
     method: Method,
 ) -> Result<Target, ParseErrorKind> {
-    use ParseErrorKind::InvalidTarget;
     let t = buf.get(start..end).unwrap_or_default();
     if !all_target_bytes(t) {
         // CR keeps its own kind (a framing error); any other bad byte is a bad target.
@@ -302,9 +358,21 @@ fn parse_target(
         return Err(if cr {
             ParseErrorKind::BareCr
         } else {
-            InvalidTarget
+            ParseErrorKind::InvalidTarget
         });
     }
+    parse_target_form(buf, start, end, method)
+}
+
+/// The rest of `parse_target` for a target whose bytes are all target bytes.
+pub(crate) fn parse_target_form(
+    buf: &[u8],
+    start: usize,
+    end: usize,
+    method: Method,
+) -> Result<Target, ParseErrorKind> {
+    use ParseErrorKind::InvalidTarget;
+    let t = buf.get(start..end).unwrap_or_default();
     if !pct_encoding_ok(t) {
         return Err(InvalidTarget);
     }
@@ -379,7 +447,7 @@ fn split_query(buf: &[u8], start: usize, end: usize) -> (Span, Option<Span>) {
 }
 
 /// The request-level meaning of the fields, given the request line.
-struct Semantics {
+pub(crate) struct Semantics {
     host: Option<Span>,
     framing: BodyFraming,
     keep_alive: bool,
@@ -388,7 +456,11 @@ struct Semantics {
 }
 
 impl Semantics {
-    fn of(buf: &[u8], line: &RequestLine, f: &Fields) -> Result<Semantics, ParseErrorKind> {
+    pub(crate) fn of(
+        buf: &[u8],
+        line: &RequestLine,
+        f: &Fields,
+    ) -> Result<Semantics, ParseErrorKind> {
         let version = line.version;
         let host = request_host(buf, line, f)?;
         let framing = request_framing(version, f)?;

@@ -2,6 +2,7 @@
 //! RFC 9112 §6.3, which depend on the request method and the status.
 
 use super::chars::{all_value_bytes, bad_byte_kind, find, is_value_byte};
+use super::fast;
 use super::header::{self, ConnectionTokens, Fields, Header, Headers, Span};
 use super::request::parse_version;
 use super::scan::{ScanLimits, Scanner};
@@ -22,6 +23,22 @@ pub struct ResponseHead {
     /// Version default and Connection tokens; always false for UntilClose.
     pub keep_alive: bool,
     pub connection: ConnectionTokens,
+}
+
+impl Default for ResponseHead {
+    /// An empty `200` head, to be filled by [`ResponseParser::parse_into`].
+    fn default() -> Self {
+        ResponseHead {
+            version: Version::Http11,
+            status: 200,
+            reason: Span::default(),
+            headers: Headers::new(),
+            head_len: 0,
+            framing: BodyFraming::None,
+            keep_alive: false,
+            connection: ConnectionTokens::default(),
+        }
+    }
 }
 
 impl ResponseHead {
@@ -71,13 +88,32 @@ impl ResponseParser {
     /// `buf` is the whole head so far; it may only grow until Complete.
     /// 1xx heads (100 Continue, 101 Switching Protocols) are returned like any
     /// other; the caller decides whether to read another head.
+    ///
+    /// A convenience wrapper around [`parse_into`](Self::parse_into) that
+    /// returns the head by value (a head is large: hot paths reuse one).
     pub fn parse(
         &mut self,
         buf: &[u8],
         request_method: Method,
     ) -> Result<ParseStatus<ResponseHead>, ParseError> {
-        // Returned as is (no map/map_err): the head is large and moves cost.
-        let res = self.parse_inner(buf, request_method);
+        let mut head = ResponseHead::default();
+        match self.parse_into(buf, request_method, &mut head)? {
+            ParseStatus::Complete(()) => Ok(ParseStatus::Complete(head)),
+            ParseStatus::Partial => Ok(ParseStatus::Partial),
+        }
+    }
+
+    /// Like [`parse`](Self::parse), but fills `head` in place (its header
+    /// storage is reused). `head` holds the parsed head only after
+    /// `Complete(())`; after `Partial` or an error its contents are
+    /// unspecified (but valid).
+    pub fn parse_into(
+        &mut self,
+        buf: &[u8],
+        request_method: Method,
+        head: &mut ResponseHead,
+    ) -> Result<ParseStatus<()>, ParseError> {
+        let res = self.parse_inner(buf, request_method, head);
         if !matches!(res, Ok(ParseStatus::Partial)) {
             self.scan.reset();
         }
@@ -88,7 +124,13 @@ impl ResponseParser {
         &mut self,
         buf: &[u8],
         method: Method,
-    ) -> Result<ParseStatus<ResponseHead>, ParseError> {
+        head: &mut ResponseHead,
+    ) -> Result<ParseStatus<()>, ParseError> {
+        // One pass for a head that is whole and valid; anything else goes
+        // the incremental way (see RequestParser::parse_inner).
+        if self.scan.is_fresh() && fast::response(buf, &self.limits, method, head).is_some() {
+            return Ok(ParseStatus::Complete(()));
+        }
         let Some(head_len) = self.scan.scan(buf, &self.limits)? else {
             return Ok(ParseStatus::Partial);
         };
@@ -100,17 +142,7 @@ impl ResponseParser {
         let line_lf = line_lf as usize;
         let (version, status, reason) =
             parse_status_line(buf, self.scan.start_line_at(), line_lf.saturating_sub(1))?;
-        // Built in place, then filled in (see RequestParser::parse_inner).
-        let mut head = ResponseHead {
-            version,
-            status,
-            reason,
-            headers: Headers::new(),
-            head_len,
-            framing: BodyFraming::None,
-            keep_alive: false,
-            connection: ConnectionTokens::default(),
-        };
+        head.headers.clear();
         let f = Fields::parse(
             buf,
             line_lf + 1,
@@ -118,11 +150,31 @@ impl ResponseParser {
             self.scan.clean(),
             &mut head.headers,
         )?;
-        head.framing = response_framing(version, status, method, &f)?;
-        head.keep_alive =
-            head.framing != BodyFraming::UntilClose && f.connection.keep_alive(version);
-        head.connection = f.connection;
-        Ok(ParseStatus::Complete(head))
+        head.fill(version, status, reason, head_len, method, &f)?;
+        Ok(ParseStatus::Complete(()))
+    }
+}
+
+impl ResponseHead {
+    /// Everything but the headers, which are pushed as they are parsed.
+    pub(crate) fn fill(
+        &mut self,
+        version: Version,
+        status: u16,
+        reason: Span,
+        head_len: usize,
+        method: Method,
+        f: &Fields,
+    ) -> Result<(), ParseErrorKind> {
+        let framing = response_framing(version, status, method, f)?;
+        self.version = version;
+        self.status = status;
+        self.reason = reason;
+        self.head_len = head_len;
+        self.framing = framing;
+        self.keep_alive = framing != BodyFraming::UntilClose && f.connection.keep_alive(version);
+        self.connection = f.connection;
+        Ok(())
     }
 }
 

@@ -111,6 +111,12 @@ impl Scanner {
         self.ctls = 0;
     }
 
+    /// Nothing scanned since the last reset: the next call sees the head
+    /// from its first byte.
+    pub(crate) fn is_fresh(&self) -> bool {
+        self.pos == 0
+    }
+
     /// After a complete scan: the head has no control bytes besides the
     /// CRLF line ends.
     pub(crate) fn clean(&self) -> bool {

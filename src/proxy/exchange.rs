@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::body::{self, Pauses, RelayError};
 use super::error::{reason_index, write_error_response, ProxyError};
-use super::head::{self, ClientFraming, ClientIp, Forwarding};
+use super::head::{self, ClientFraming, Downstream, Forwarding};
 use super::io::{write_vec, Inbound, IoFail};
 use super::upstream::{acquire, Acquired};
 use super::ClientStream;
@@ -63,9 +63,9 @@ pub async fn exchange<C: ClientStream>(
     snap: &Snapshot,
     client: &mut Inbound<C>,
     scratch: &mut Scratch,
-    head: RequestHead,
-    peer: &ClientIp,
-    proto: &'static str,
+    head: &RequestHead,
+    resp: &mut ResponseHead,
+    downstream: &Downstream,
 ) -> Next {
     ctx.stats().requests.inc();
     let has_body = !matches!(
@@ -74,10 +74,10 @@ pub async fn exchange<C: ClientStream>(
     );
     let keep_alive = head.keep_alive && !ctx.draining.get();
     scratch.out.clear();
-    let prepared = prepare(ctx, snap, client.data(), &head, scratch, peer, proto);
+    let prepared = prepare(ctx, snap, client.data(), head, scratch, downstream);
     client.consume(head.head_len);
     match prepared {
-        Ok(p) => forward(ctx, snap, client, scratch, p).await,
+        Ok(p) => forward(ctx, snap, client, scratch, p, resp).await,
         // Without reading the body we can't find the next request: close.
         Err(e) => reject(ctx, client, scratch, e, keep_alive && !has_body).await,
     }
@@ -90,8 +90,7 @@ fn prepare(
     buf: &[u8],
     head: &RequestHead,
     scratch: &mut Scratch,
-    peer: &ClientIp,
-    proto: &'static str,
+    downstream: &Downstream,
 ) -> Result<Prepared, ProxyError> {
     match head.target_form {
         TargetForm::Authority => return Err(ProxyError::ConnectNotAllowed),
@@ -136,8 +135,8 @@ fn prepare(
         scratch.path.extend_from_slice(q.get(buf));
     }
     let fwd = Forwarding {
-        client: peer,
-        proto,
+        client: &downstream.ip,
+        proto: downstream.proto,
         headers: snap.config.proxy.forwarded_headers,
         add_via: snap.config.proxy.add_via,
         default_host: snap.clusters[snap.routes[m.route].cluster]
@@ -221,6 +220,7 @@ async fn forward<C: ClientStream>(
     client: &mut Inbound<C>,
     scratch: &mut Scratch,
     mut p: Prepared,
+    resp: &mut ResponseHead,
 ) -> Next {
     if let Err(e) = take_buffered_body(client, &mut scratch.out, &mut p.body) {
         return reject(ctx, client, scratch, e, false).await;
@@ -247,8 +247,8 @@ async fn forward<C: ClientStream>(
             }
         };
         let mut up = Inbound::new(stream, std::mem::take(&mut scratch.up_buf));
-        match send_and_receive(snap, client, scratch, &mut p, &mut up).await {
-            Ok(head) => break Upstreamed { up, addr, head },
+        match send_and_receive(snap, client, scratch, &mut p, &mut up, resp).await {
+            Ok(()) => break Upstreamed { up, addr },
             Err(Failure::Retryable) if reused && safe_to_retry && attempts < 3 => {
                 ctx.stats().upstream_retries.inc();
                 scratch.up_buf = recycle(up.buf);
@@ -270,7 +270,7 @@ async fn forward<C: ClientStream>(
             }
         }
     };
-    relay_response(ctx, snap, client, scratch, &p, response).await
+    relay_response(ctx, snap, client, scratch, &p, response, resp).await
 }
 
 /// A buffer back from a failed exchange keeps its capacity; a lost one is replaced.
@@ -287,15 +287,16 @@ enum Failure {
     Reject(ProxyError, bool),
 }
 
-/// Sends the head and body, then reads the response head (skipping 1xx
-/// interim responses other than 101).
+/// Sends the head and body, then reads the response head into `resp`
+/// (skipping 1xx interim responses other than 101).
 async fn send_and_receive<C: ClientStream>(
     snap: &Snapshot,
     client: &mut Inbound<C>,
     scratch: &mut Scratch,
     p: &mut Prepared,
     up: &mut Inbound<UpstreamStream>,
-) -> Result<ResponseHead, Failure> {
+    resp: &mut ResponseHead,
+) -> Result<(), Failure> {
     let t = &snap.config.timeouts;
     let client_pause = t.client_body.get();
     let upstream_pause = t.upstream_idle.get();
@@ -327,15 +328,15 @@ async fn send_and_receive<C: ClientStream>(
     );
     loop {
         if up.buffered() > 0 {
-            match parser.parse(up.data(), p.method) {
-                Ok(ParseStatus::Complete(resp))
+            match parser.parse_into(up.data(), p.method, resp) {
+                Ok(ParseStatus::Complete(()))
                     if (100..200).contains(&resp.status) && resp.status != 101 =>
                 {
                     up.consume(resp.head_len);
                     parser.reset();
                     continue;
                 }
-                Ok(ParseStatus::Complete(resp)) => return Ok(resp),
+                Ok(ParseStatus::Complete(())) => return Ok(()),
                 Ok(ParseStatus::Partial) => {}
                 Err(_) => {
                     return Err(Failure::Reject(
@@ -389,11 +390,10 @@ async fn send_body<C: ClientStream>(
     })
 }
 
-/// A response head received on an upstream connection to `addr`.
+/// An upstream connection to `addr` on which a response head was received.
 struct Upstreamed {
     up: Inbound<UpstreamStream>,
     addr: SocketAddr,
-    head: ResponseHead,
 }
 
 async fn relay_response<C: ClientStream>(
@@ -403,12 +403,9 @@ async fn relay_response<C: ClientStream>(
     scratch: &mut Scratch,
     p: &Prepared,
     response: Upstreamed,
+    resp: &ResponseHead,
 ) -> Next {
-    let Upstreamed {
-        mut up,
-        addr,
-        head: resp,
-    } = response;
+    let Upstreamed { mut up, addr } = response;
     if resp.status == 101 && !p.upgrade {
         scratch.up_buf = recycle(up.buf);
         return reject(ctx, client, scratch, ProxyError::UpgradeRefused, false).await;
@@ -420,7 +417,7 @@ async fn relay_response<C: ClientStream>(
     head::write_response_head(
         &mut scratch.out,
         up.data(),
-        &resp,
+        resp,
         framing,
         p.version,
         keep_alive,

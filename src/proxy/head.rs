@@ -24,6 +24,13 @@ impl ClientIp {
     }
 }
 
+/// Facts about the client connection that every request on it shares.
+pub struct Downstream {
+    pub ip: ClientIp,
+    /// "http" or "https": the scheme the client used to reach us.
+    pub proto: &'static str,
+}
+
 /// What the proxy adds to a forwarded request.
 pub struct Forwarding<'a> {
     pub client: &'a ClientIp,

@@ -22,7 +22,9 @@ use self::error::ProxyError;
 use self::exchange::{Next, Scratch};
 use self::io::{Inbound, IoFail};
 use crate::config::Snapshot;
-use crate::http::{Limits, ParseError, ParseErrorKind, ParseStatus, RequestHead, RequestParser};
+use crate::http::{
+    Limits, ParseError, ParseErrorKind, ParseStatus, RequestHead, RequestParser, ResponseHead,
+};
 use crate::runtime::conns::ConnSlot;
 use crate::runtime::{CoreCtx, ListenerInfo};
 
@@ -53,10 +55,16 @@ pub async fn serve<C: ClientStream>(
     };
     let mut snap = ctx.snapshot();
     let mut parser = RequestParser::new(limits_of(&snap));
+    // Parsed in place and reused by every request on this connection: a head
+    // is ~800 bytes and moving it around costs more than parsing.
+    let mut head = RequestHead::default();
+    let mut resp = ResponseHead::default();
     let mut tunnel = None;
-    let client_ip = head::ClientIp::new(peer.ip());
+    let downstream = head::Downstream {
+        ip: head::ClientIp::new(peer.ip()),
+        proto: if listener.tls { "https" } else { "http" },
+    };
     // The scheme the client used to reach us, for X-Forwarded-Proto / Forwarded.
-    let proto = if listener.tls { "https" } else { "http" };
     loop {
         if ctx.draining.get() && client.buffered() == 0 {
             break;
@@ -66,26 +74,26 @@ pub async fn serve<C: ClientStream>(
             snap = current;
             parser = RequestParser::new(limits_of(&snap));
         }
-        let head = match read_head(&snap, &mut client, &mut parser, &guard.slot).await {
-            Ok(Some(head)) => head,
-            Ok(None) => break,
+        match read_head(&snap, &mut client, &mut parser, &guard.slot, &mut head).await {
+            Ok(true) => {}
+            Ok(false) => break,
             Err(e) => {
                 // After a bad head the stream can't be trusted: answer, close.
                 exchange::reject(&ctx, &mut client, &mut scratch, e, false).await;
                 break;
             }
         };
-        match exchange::exchange(
+        let next = exchange::exchange(
             &ctx,
             &snap,
             &mut client,
             &mut scratch,
-            head,
-            &client_ip,
-            proto,
+            &head,
+            &mut resp,
+            &downstream,
         )
-        .await
-        {
+        .await;
+        match next {
             Next::KeepAlive => continue,
             Next::Close => break,
             Next::Tunnel(up) => {
@@ -112,14 +120,16 @@ fn limits_of(snap: &Snapshot) -> Limits {
     }
 }
 
-/// Reads until a whole request head is parsed. `Ok(None)` is a clean end:
-/// the client closed, or stayed idle past `client_idle`, between requests.
+/// Reads until a whole request head is parsed into `head` (`Ok(true)`).
+/// `Ok(false)` is a clean end: the client closed, or stayed idle past
+/// `client_idle`, between requests.
 async fn read_head<C: ClientStream>(
     snap: &Snapshot,
     client: &mut Inbound<C>,
     parser: &mut RequestParser,
     slot: &ConnSlot,
-) -> Result<Option<RequestHead>, ProxyError> {
+    head: &mut RequestHead,
+) -> Result<bool, ProxyError> {
     parser.reset();
     let t = &snap.config.timeouts;
     let mut started = client.buffered() > 0;
@@ -131,8 +141,8 @@ async fn read_head<C: ClientStream>(
         };
     loop {
         if started {
-            match parser.parse(client.data()) {
-                Ok(ParseStatus::Complete(head)) => return Ok(Some(head)),
+            match parser.parse_into(client.data(), head) {
+                Ok(ParseStatus::Complete(())) => return Ok(true),
                 Ok(ParseStatus::Partial) => {}
                 Err(e) => return Err(ProxyError::BadRequest(e)),
             }
@@ -146,8 +156,8 @@ async fn read_head<C: ClientStream>(
                 deadline = Instant::now() + t.client_header.get();
             }
             Ok(_) => {}
-            Err(IoFail::Eof | IoFail::Io) if !started => return Ok(None),
-            Err(IoFail::Timeout) if !started => return Ok(None),
+            Err(IoFail::Eof | IoFail::Io) if !started => return Ok(false),
+            Err(IoFail::Timeout) if !started => return Ok(false),
             Err(IoFail::Timeout) => return Err(ProxyError::ClientTimeout),
             // A head bigger than the buffer grows it up to the head limit; the
             // parser answers 431/414 once the limit itself is passed.

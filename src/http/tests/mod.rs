@@ -3,6 +3,7 @@
 
 mod chunked;
 mod differential;
+mod paths;
 mod requests;
 mod responses;
 

@@ -110,12 +110,13 @@ pub struct LimitsConfig {
     pub max_body_bytes: ByteSize,
     /// Largest upstream response head; larger gets the client a 502.
     pub max_response_header_bytes: ByteSize,
-    /// Size of each connection's read buffers (client side and upstream side);
-    /// also the streaming chunk size. Heads larger than this grow the buffer
-    /// up to their own limits.
-    /// A whole request head, and a whole response head, must fit in one, so
-    /// it must be at least `max_header_bytes` and `max_response_header_bytes`.
+    /// Size of each connection's read buffers (client side and upstream side).
+    /// Heads larger than this grow the buffer up to their own limits.
     pub buffer_bytes: ByteSize,
+    /// A body larger than `buffer_bytes` grows the buffer that streams it to
+    /// this size: fewer, larger reads and writes for big bodies, while small
+    /// exchanges keep small buffers.
+    pub stream_buffer_bytes: ByteSize,
 }
 
 impl Default for LimitsConfig {
@@ -126,9 +127,8 @@ impl Default for LimitsConfig {
             max_headers_count: 100,
             max_body_bytes: ByteSize::gib(1),
             max_response_header_bytes: ByteSize::kib(64),
-            // 64KiB, not 16KiB: it must hold the largest allowed response
-            // head (max_response_header_bytes), or the defaults would not validate.
             buffer_bytes: ByteSize::kib(16),
+            stream_buffer_bytes: ByteSize::kib(64),
         }
     }
 }

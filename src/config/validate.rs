@@ -171,6 +171,17 @@ fn check_buffer(l: &LimitsConfig, out: &mut Vec<ConfigError>) {
             format!("{} is not between 4KiB and 16MiB", fmt_size(buf)),
         );
     }
+    if l.stream_buffer_bytes < buf || l.stream_buffer_bytes > BUFFER_MAX {
+        err(
+            out,
+            "limits.stream_buffer_bytes",
+            format!(
+                "{} is not between buffer_bytes ({}) and 16MiB",
+                fmt_size(l.stream_buffer_bytes),
+                fmt_size(buf)
+            ),
+        );
+    }
     for (key, size) in [
         ("limits.max_header_bytes", l.max_header_bytes),
         (

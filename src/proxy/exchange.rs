@@ -319,7 +319,16 @@ async fn send_and_receive<C: ClientStream>(
         return Err(Failure::Retryable);
     }
     scratch.out = head;
-    send_body(client, up, &mut p.body, client_pause, upstream_pause).await?;
+    let stream_bytes = snap.config.limits.stream_buffer_bytes.as_usize();
+    send_body(
+        client,
+        up,
+        &mut p.body,
+        client_pause,
+        upstream_pause,
+        stream_bytes,
+    )
+    .await?;
     let deadline = Instant::now() + t.upstream_response_head.get();
     let limits = &snap.config.limits;
     let mut parser = ResponseParser::new(
@@ -368,11 +377,16 @@ async fn send_body<C: ClientStream>(
     body: &mut ReqBody,
     client_pause: Duration,
     upstream_pause: Duration,
+    stream_bytes: usize,
 ) -> Result<(), Failure> {
     let pauses = Pauses {
         read: client_pause,
         write: upstream_pause,
     };
+    // What is left did not come with the head: stream it in large reads.
+    if body_pending(body) {
+        client.grow_to(stream_bytes);
+    }
     let res = match body {
         ReqBody::None => return Ok(()),
         ReqBody::Len(0) => return Ok(()),
@@ -471,6 +485,16 @@ async fn relay_response<C: ClientStream>(
         write: client_pause,
     };
     let max_trailer = snap.config.limits.max_response_header_bytes.as_usize();
+    // A body larger than the buffer, or of unknown length, streams through
+    // fewer and larger reads.
+    let large = match resp.framing {
+        BodyFraming::ContentLength(_) => remaining > up.buf.capacity() as u64,
+        BodyFraming::Chunked | BodyFraming::UntilClose => true,
+        BodyFraming::None => false,
+    };
+    if large {
+        up.grow_to(snap.config.limits.stream_buffer_bytes.as_usize());
+    }
     let relayed = match (resp.framing, framing) {
         (BodyFraming::ContentLength(_), _) => {
             body::relay_len(&mut up, &mut client.stream, remaining, pauses).await

@@ -82,6 +82,14 @@ impl<S: AsyncReadRent> Inbound<S> {
         true
     }
 
+    /// Grows the buffer to at least `bytes` (a large body streams through
+    /// fewer, larger reads); the buffer stays that size for the connection.
+    pub fn grow_to(&mut self, bytes: usize) {
+        if self.buf.capacity() < bytes {
+            self.buf.reserve_exact(bytes - self.buf.len());
+        }
+    }
+
     /// Reads more bytes after the buffered ones; `Ok(n)` with n > 0.
     pub async fn fill(&mut self, deadline: Instant) -> Result<usize, IoFail> {
         self.make_room()?;

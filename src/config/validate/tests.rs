@@ -163,8 +163,19 @@ fn limits_relations() {
 fn limits_buffer() {
     let small = |c: &mut Config| c.limits.buffer_bytes = ByteSize(4095);
     assert_eq!(paths_after(small), ["limits.buffer_bytes"]);
-    let big = |c: &mut Config| c.limits.buffer_bytes = ByteSize(ByteSize::mib(16).0 + 1);
-    assert_eq!(paths_after(big), ["limits.buffer_bytes"]);
+    let big = |c: &mut Config| {
+        c.limits.buffer_bytes = ByteSize(ByteSize::mib(16).0 + 1);
+        c.limits.stream_buffer_bytes = c.limits.buffer_bytes;
+    };
+    assert_eq!(
+        paths_after(big),
+        ["limits.buffer_bytes", "limits.stream_buffer_bytes"]
+    );
+    let stream_below_buffer = |c: &mut Config| c.limits.stream_buffer_bytes = ByteSize::kib(8);
+    assert_eq!(
+        paths_after(stream_below_buffer),
+        ["limits.stream_buffer_bytes"]
+    );
     // Heads larger than the buffer are fine: the buffer grows for them.
     let head_over_buffer = |c: &mut Config| {
         c.limits.buffer_bytes = ByteSize::kib(4);

@@ -7,6 +7,7 @@
 //! - [`proxy`]: the per-connection state machine.
 //! - [`route`]: request → route matching.
 //! - [`upstream`]: clusters, load balancing and per-core connection pools.
+//! - [`ratelimit`]: rate-limit algorithms, per-core limiters, lease broker, Redis.
 //! - [`stats`]: per-core counters and their Prometheus exposition.
 //! - [`admin`]: the admin listener (`/metrics`, `/healthz`).
 #![deny(unsafe_code)]
@@ -15,6 +16,7 @@ pub mod admin;
 pub mod config;
 pub mod http;
 pub mod proxy;
+pub mod ratelimit;
 pub mod route;
 pub mod runtime;
 pub mod stats;

@@ -11,6 +11,7 @@ use super::bufs::BufPool;
 use super::conns::ConnRegistry;
 use super::Shared;
 use crate::config::Snapshot;
+use crate::ratelimit::CoreLimiter;
 use crate::stats::CoreStats;
 use crate::upstream::{Pool, RoundRobin};
 
@@ -24,6 +25,8 @@ pub struct CoreCtx {
     snapshot: RefCell<Rc<Arc<Snapshot>>>,
     generation: Cell<u64>,
     balancers: RefCell<Rc<[RoundRobin]>>,
+    /// This core's rate limiter for the current snapshot.
+    limiter: RefCell<Rc<CoreLimiter>>,
     pub pool: RefCell<Pool>,
     pub conns: Rc<ConnRegistry>,
     pub bufs: BufPool,
@@ -36,12 +39,14 @@ impl CoreCtx {
         let generation = snap.generation;
         let buf_bytes = snap.config.limits.buffer_bytes.as_usize();
         let balancers = balancers_for(&snap, id);
+        let limiter = limiter_for(&snap, &shared);
         CoreCtx {
             id,
             shared,
             snapshot: RefCell::new(Rc::new(snap)),
             generation: Cell::new(generation),
             balancers: RefCell::new(balancers),
+            limiter: RefCell::new(limiter),
             pool: RefCell::new(Pool::new()),
             conns: Rc::new(ConnRegistry::default()),
             bufs: BufPool::new(buf_bytes, 1024),
@@ -64,7 +69,16 @@ impl CoreCtx {
         let snap = self.shared.snapshot.load_full();
         self.generation.set(snap.generation);
         *self.balancers.borrow_mut() = balancers_for(&snap, self.id);
+        let limiter = limiter_for(&snap, &self.shared);
+        let old = std::mem::replace(&mut *self.limiter.borrow_mut(), limiter);
+        old.release_all(self.stats());
         *self.snapshot.borrow_mut() = Rc::new(snap);
+    }
+
+    /// This core's rate limiter (rebuilt when the snapshot changes; a
+    /// request that awaits a Redis lease holds on to the one it started with).
+    pub fn limiter(&self) -> Rc<CoreLimiter> {
+        self.limiter.borrow().clone()
     }
 
     /// This core's balancers, one per cluster of the current snapshot.
@@ -79,6 +93,16 @@ impl CoreCtx {
     pub fn now(&self) -> Instant {
         Instant::now()
     }
+}
+
+fn limiter_for(snap: &Snapshot, shared: &Shared) -> Rc<CoreLimiter> {
+    Rc::new(CoreLimiter::new(
+        &snap.rate_limits,
+        snap.generation,
+        &shared.broker,
+        shared.redis.as_ref(),
+        shared.workers,
+    ))
 }
 
 fn balancers_for(snap: &Snapshot, core: usize) -> Rc<[RoundRobin]> {

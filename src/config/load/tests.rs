@@ -340,6 +340,7 @@ fn quickstart_config_shows_the_defaults() {
     assert_eq!(format!("{:?}", c.limits), format!("{:?}", d.limits));
     assert_eq!(format!("{:?}", c.timeouts), format!("{:?}", d.timeouts));
     assert_eq!(format!("{:?}", c.proxy), format!("{:?}", d.proxy));
+    assert_eq!(format!("{:?}", c.redis), format!("{:?}", d.redis));
     let names: Vec<_> = c.routes.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["users", "api", "hello"]);
 }

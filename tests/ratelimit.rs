@@ -179,6 +179,31 @@ fn headers_can_be_switched_off_and_keys_fall_back_or_skip() {
 }
 
 #[test]
+fn a_reload_applies_a_changed_limit() {
+    let up = Upstream::hello();
+    let limit = |n: u32| {
+        format!("[[rate_limit]]\nname = \"l\"\nalgorithm = \"fixed_window\"\nrequests = {n}\nper = \"60s\"\n")
+    };
+    let gw = Gateway::start(&config(&[up.addr], &limited_route("\"l\"", &limit(2))));
+    let mut c = Client::connect(gw.addr());
+    assert_eq!(get(&mut c, "/limited"), 200);
+    assert_eq!(get(&mut c, "/limited"), 200);
+    assert_eq!(get(&mut c, "/limited"), 429);
+    std::fs::write(
+        gw.config_path(),
+        config(&[up.addr], &limited_route("\"l\"", &limit(5))),
+    )
+    .unwrap();
+    gw.signal(1);
+    wait_until("reload", Duration::from_secs(10), || {
+        gw.metric("ringgate_config_generation") == 2
+    });
+    // A changed rule starts a fresh budget.
+    let passed = (0..8).filter(|_| get(&mut c, "/limited") == 200).count();
+    assert_eq!(passed, 5);
+}
+
+#[test]
 fn accurate_with_all_traffic_on_one_connection() {
     let up = Upstream::hello();
     let gw = Gateway::start(&config(

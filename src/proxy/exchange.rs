@@ -60,8 +60,9 @@ struct Prepared {
     body: ReqBody,
     /// `RateLimit-*` for the response, when the route's limits ask for them.
     rate_headers: Option<RateHeaders>,
-    /// A rate-limit check waiting for a Redis lease (cluster mode).
-    rate_pending: Option<Pending>,
+    /// A rate-limit check waiting for a Redis lease (cluster mode); boxed
+    /// so requests that never wait don't carry it around.
+    rate_pending: Option<Box<Pending>>,
 }
 
 pub async fn exchange<C: ClientStream>(
@@ -99,7 +100,7 @@ pub async fn exchange<C: ClientStream>(
 /// core serves other connections meanwhile) and decides.
 async fn await_lease(ctx: &CoreCtx, p: &mut Prepared) -> Result<(), ProxyError> {
     let limiter = ctx.limiter();
-    let mut waiting = p.rate_pending.take();
+    let mut waiting = p.rate_pending.take().map(|b| *b);
     while let Some(mut pending) = waiting.take() {
         let reply = pending.reply().await;
         match limiter.resume(pending, reply, ctx.stats()) {
@@ -162,7 +163,7 @@ fn prepare(
         {
             Outcome::Pass(h) => rate_headers = h,
             Outcome::Limited(l) => return Err(ProxyError::RateLimited(l)),
-            Outcome::Wait(p) => rate_pending = Some(p),
+            Outcome::Wait(p) => rate_pending = Some(Box::new(p)),
         }
     }
 

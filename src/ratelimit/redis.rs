@@ -370,6 +370,13 @@ fn execute(
             }
             r => r,
         };
+        if let Reply::Error(e) = &reply {
+            // A script error is a bug or a Redis that refuses scripts: the
+            // lease falls back to on_redis_error; say so once.
+            stats.redis_errors.inc();
+            static LOGGED: std::sync::Once = std::sync::Once::new();
+            LOGGED.call_once(|| eprintln!("ringgate: redis rate-limit script failed: {e}"));
+        }
         out.push(grant_of(reply));
     }
     Ok(out)

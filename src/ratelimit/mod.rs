@@ -78,11 +78,18 @@ pub struct LimitSpec {
 
 impl LimitSpec {
     /// How long an idle key's state matters: until its budget is whole
-    /// again. Keys idle for longer are forgotten (after one to two times this).
+    /// again (a sliding window remembers the previous window too). Keys
+    /// idle for longer are forgotten (after one to two times this).
     pub fn idle_ns(&self) -> u64 {
         let r = &self.rule;
         let refill = u128::from(r.burst) * u128::from(r.period_ns) / u128::from(r.limit.max(1));
-        (r.period_ns.max(u64::try_from(refill).unwrap_or(u64::MAX)))
+        let windows = if r.algorithm == Algorithm::SlidingWindow {
+            2
+        } else {
+            1
+        };
+        (r.period_ns.saturating_mul(windows))
+            .max(u64::try_from(refill).unwrap_or(u64::MAX))
             .max(self.lease_ttl_ns)
             .max(1_000_000_000)
     }

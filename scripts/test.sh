@@ -4,6 +4,12 @@
 # again on its portable (non-SIMD) path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The rate-limit tests start their own redis-server (cluster mode).
+if ! command -v redis-server >/dev/null 2>&1; then
+    echo "test.sh: installing redis-server for the rate-limit tests" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+fi
 cargo test --workspace --all-targets "$@"
 # A separate target dir: different RUSTFLAGS would otherwise invalidate the
 # main build cache.

@@ -7,6 +7,7 @@
 //! - [`proxy`]: the per-connection state machine.
 //! - [`route`]: request → route matching.
 //! - [`upstream`]: clusters, load balancing and per-core connection pools.
+//! - [`ratelimit`]: rate-limit algorithms, per-core limiters, lease broker, Redis.
 //! - [`stats`]: per-core counters and their Prometheus exposition.
 //! - [`tls`]: rustls termination and upstream TLS, built with the snapshot.
 //! - [`admin`]: the admin listener (`/metrics`, `/healthz`).
@@ -16,6 +17,7 @@ pub mod admin;
 pub mod config;
 pub mod http;
 pub mod proxy;
+pub mod ratelimit;
 pub mod route;
 pub mod runtime;
 pub mod stats;

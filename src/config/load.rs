@@ -22,10 +22,19 @@ mod stubs;
 #[cfg(test)]
 mod tests;
 
-use stubs::{cluster_stub, listener_stub, route_stub, skeleton, Stub, Stubs};
+use stubs::{cluster_stub, listener_stub, rate_limit_stub, route_stub, skeleton, Stub, Stubs};
 
-const SECTIONS: [&str; 8] = [
-    "server", "limits", "timeouts", "proxy", "admin", "listener", "cluster", "route",
+const SECTIONS: [&str; 10] = [
+    "server",
+    "limits",
+    "timeouts",
+    "proxy",
+    "admin",
+    "listener",
+    "cluster",
+    "route",
+    "rate_limit",
+    "redis",
 ];
 
 /// Reads and loads a config file; a read error names the file. Relative
@@ -117,6 +126,8 @@ impl Loader {
             listeners: self.list(table.remove("listener"), "listener", listener_stub),
             clusters: self.list(table.remove("cluster"), "cluster", cluster_stub),
             routes: self.list(table.remove("route"), "route", route_stub),
+            rate_limits: self.list(table.remove("rate_limit"), "rate_limit", rate_limit_stub),
+            redis: self.section(table.remove("redis"), "redis"),
         };
         for key in table.keys() {
             self.errors.push(unknown_section(key));
@@ -243,7 +254,7 @@ fn unknown_section(key: &str) -> ConfigError {
         keypath::format(&[Seg::Key(key.to_string())]),
         format!(
             "unknown top-level key{hint}; expected [server], [limits], [timeouts], [proxy], \
-             [[listener]], [[cluster]] or [[route]]"
+             [admin], [redis], [[listener]], [[cluster]], [[route]] or [[rate_limit]]"
         ),
     )
 }

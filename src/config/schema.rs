@@ -29,6 +29,10 @@ pub struct Config {
     pub clusters: Vec<ClusterConfig>,
     #[serde(default, rename = "route")]
     pub routes: Vec<RouteConfig>,
+    #[serde(default, rename = "rate_limit")]
+    pub rate_limits: Vec<RateLimitConfig>,
+    #[serde(default)]
+    pub redis: RedisConfig,
 }
 
 /// `workers = 4` or `workers = "auto"` (one per available core).
@@ -386,4 +390,134 @@ pub struct RouteConfig {
     /// Replace the matched prefix (prefix routes), the whole path (exact
     /// routes) or fill a template with the captured `{params}` (template routes).
     pub rewrite: Option<String>,
+    /// Names of `[[rate_limit]]` entries checked, in order, for this route.
+    #[serde(default)]
+    pub rate_limits: Vec<String>,
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RateAlgorithm {
+    #[default]
+    TokenBucket,
+    Gcra,
+    FixedWindow,
+    SlidingWindow,
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RateMode {
+    /// One budget per key for the instance (or, with Redis, for all instances).
+    #[default]
+    Global,
+    /// Each core enforces `requests / workers` alone.
+    Local,
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RateBackend {
+    #[default]
+    Memory,
+    Redis,
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OnMissingKey {
+    /// Count the request by client IP instead of the missing part.
+    #[default]
+    ClientIp,
+    /// Don't apply this limit to the request.
+    Skip,
+}
+
+/// One named limit, referenced by routes' `rate_limits`.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    pub name: String,
+    /// What to count by: `client_ip`, `consumer`, `route`, `header:NAME`,
+    /// `claim:NAME`, or several of them.
+    #[serde(default = "default_rate_key")]
+    pub key: Vec<String>,
+    #[serde(default)]
+    pub algorithm: RateAlgorithm,
+    /// `requests` per `per`.
+    pub requests: u64,
+    pub per: Duration,
+    /// Token bucket / GCRA: requests that may pass at once (default `requests`).
+    pub burst: Option<u64>,
+    #[serde(default)]
+    pub mode: RateMode,
+    #[serde(default)]
+    pub backend: RateBackend,
+    /// Keys tracked per core (and in the instance budget), oldest idle forgotten first.
+    #[serde(default = "default_max_keys")]
+    pub max_keys: usize,
+    /// `RateLimit-Limit`/`-Remaining`/`-Reset` on responses.
+    #[serde(default = "default_true")]
+    pub headers: bool,
+    #[serde(default)]
+    pub on_missing_key: OnMissingKey,
+    /// Most admissions one lease takes (default `requests / 50`, 1 to 1000).
+    pub lease_size: Option<u64>,
+    /// How long a core keeps a lease before giving back its unused part.
+    #[serde(default = "default_lease_ttl")]
+    pub lease_ttl: Duration,
+}
+
+fn default_rate_key() -> Vec<String> {
+    vec!["client_ip".to_string()]
+}
+fn default_max_keys() -> usize {
+    100_000
+}
+fn default_lease_ttl() -> Duration {
+    Duration::from_millis(100)
+}
+
+impl RateLimitConfig {
+    /// The lease size in force: as configured, else `requests / 50` (1 to 1000).
+    pub fn effective_lease_size(&self) -> u64 {
+        self.lease_size
+            .unwrap_or((self.requests / 50).clamp(1, 1000))
+    }
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OnRedisErrorConfig {
+    #[default]
+    Local,
+    Allow,
+    Deny,
+}
+
+/// `[redis]`: where `backend = "redis"` limits keep their budgets.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisConfig {
+    /// `host:port`; required when a limit uses `backend = "redis"`.
+    pub address: Option<String>,
+    pub key_prefix: String,
+    pub connect_timeout: Duration,
+    pub command_timeout: Duration,
+    /// How often to try again while Redis is unreachable.
+    pub retry_interval: Duration,
+    pub on_redis_error: OnRedisErrorConfig,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        RedisConfig {
+            address: None,
+            key_prefix: "ringgate".to_string(),
+            connect_timeout: Duration::from_millis(200),
+            command_timeout: Duration::from_millis(200),
+            retry_interval: Duration::from_secs(1),
+            on_redis_error: OnRedisErrorConfig::Local,
+        }
+    }
 }

@@ -3,7 +3,13 @@
 
 use std::sync::Arc;
 
-use super::{Config, ConfigError, ConfigErrors};
+use super::{
+    Config, ConfigError, ConfigErrors, OnMissingKey, OnRedisErrorConfig, RateAlgorithm,
+    RateBackend, RateLimitConfig, RateMode,
+};
+use crate::ratelimit::{
+    Algorithm, Backend, KeyPart, LimitSpec, MissingKey, Mode, OnRedisError, RedisSpec, Rule,
+};
 use crate::route::Router;
 use crate::tls::{ClientTls, ServerTls};
 use crate::upstream::Cluster;
@@ -14,6 +20,8 @@ pub struct RouteTarget {
     pub name: String,
     /// Index into `Snapshot::clusters`.
     pub cluster: usize,
+    /// Indices into `Snapshot::rate_limits`, checked in this order.
+    pub rate_limits: Box<[usize]>,
 }
 
 pub struct Snapshot {
@@ -27,6 +35,10 @@ pub struct Snapshot {
     /// Indexed like `config.listeners`: the TLS settings of each TLS listener,
     /// certificates loaded. Cores copy them with their own session caches.
     pub listener_tls: Vec<Option<ServerTls>>,
+    /// `[[rate_limit]]` in config order.
+    pub rate_limits: Vec<LimitSpec>,
+    /// `[redis]`, when an address is set.
+    pub redis: Option<RedisSpec>,
 }
 
 impl Snapshot {
@@ -94,6 +106,11 @@ impl Snapshot {
                 Some(cluster) => routes.push(RouteTarget {
                     name: r.name.clone(),
                     cluster,
+                    rate_limits: r
+                        .rate_limits
+                        .iter()
+                        .filter_map(|n| config.rate_limits.iter().position(|l| &l.name == n))
+                        .collect(),
                 }),
                 None => errors.push(ConfigError {
                     path: format!("route[{i}].cluster"),
@@ -102,6 +119,22 @@ impl Snapshot {
                 }),
             }
         }
+        let rate_limits = config.rate_limits.iter().map(limit_spec).collect();
+        let redis = config.redis.address.as_ref().map(|address| {
+            let r = &config.redis;
+            RedisSpec {
+                address: address.clone(),
+                key_prefix: r.key_prefix.clone(),
+                connect_timeout: r.connect_timeout.get(),
+                command_timeout: r.command_timeout.get(),
+                retry_interval: r.retry_interval.get(),
+                on_error: match r.on_redis_error {
+                    OnRedisErrorConfig::Local => OnRedisError::Local,
+                    OnRedisErrorConfig::Allow => OnRedisError::Allow,
+                    OnRedisErrorConfig::Deny => OnRedisError::Deny,
+                },
+            }
+        });
         match router {
             Some(router) if errors.is_empty() => Ok(Snapshot {
                 generation,
@@ -110,8 +143,50 @@ impl Snapshot {
                 routes,
                 clusters,
                 listener_tls,
+                rate_limits,
+                redis,
             }),
             _ => Err(ConfigErrors(errors)),
         }
+    }
+}
+
+/// The runtime form of a validated `[[rate_limit]]`.
+fn limit_spec(l: &RateLimitConfig) -> LimitSpec {
+    let nanos = |d: std::time::Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+    LimitSpec {
+        name: l.name.as_str().into(),
+        key: l
+            .key
+            .iter()
+            .filter_map(|k| KeyPart::parse(k).ok())
+            .collect(),
+        on_missing_key: match l.on_missing_key {
+            OnMissingKey::ClientIp => MissingKey::ClientIp,
+            OnMissingKey::Skip => MissingKey::Skip,
+        },
+        rule: Rule {
+            algorithm: match l.algorithm {
+                RateAlgorithm::TokenBucket => Algorithm::TokenBucket,
+                RateAlgorithm::Gcra => Algorithm::Gcra,
+                RateAlgorithm::FixedWindow => Algorithm::FixedWindow,
+                RateAlgorithm::SlidingWindow => Algorithm::SlidingWindow,
+            },
+            limit: l.requests.max(1),
+            period_ns: nanos(l.per.get()).max(1),
+            burst: l.burst.unwrap_or(l.requests).max(1),
+        },
+        mode: match l.mode {
+            RateMode::Global => Mode::Global,
+            RateMode::Local => Mode::Local,
+        },
+        backend: match l.backend {
+            RateBackend::Memory => Backend::Memory,
+            RateBackend::Redis => Backend::Redis,
+        },
+        max_keys: l.max_keys.max(2),
+        headers: l.headers,
+        lease_size: l.effective_lease_size().max(1),
+        lease_ttl_ns: nanos(l.lease_ttl.get()).max(1),
     }
 }

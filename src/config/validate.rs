@@ -6,6 +6,7 @@
 //! route names an existing cluster.
 
 mod lists;
+mod ratelimit;
 #[cfg(test)]
 mod tests;
 mod tls;
@@ -39,6 +40,7 @@ pub fn validate(cfg: &Config) -> Vec<ConfigError> {
     lists::check_listeners(&cfg.listeners, &mut out);
     lists::check_clusters(&cfg.clusters, &mut out);
     lists::check_routes(&cfg.routes, &cfg.clusters, &mut out);
+    ratelimit::check(cfg, &mut out);
     out
 }
 

@@ -5,6 +5,7 @@
 use std::fmt;
 
 use crate::http::{ChunkError, ParseError};
+use crate::ratelimit::Limited;
 
 /// Which side of the proxy an I/O failure happened on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +44,9 @@ pub enum ProxyError {
     UpstreamBodyBroken,
     /// A 101 the request did not ask for, or an upgrade the config forbids.
     UpgradeRefused,
+    /// Over a rate limit (429), or Redis unreachable with
+    /// `on_redis_error = "deny"` (503); carries the response headers.
+    RateLimited(Limited),
 }
 
 impl ProxyError {
@@ -62,6 +66,7 @@ impl ProxyError {
                 502
             }
             UpstreamConnectTimeout | UpstreamTimeout => 504,
+            RateLimited(l) => l.status(),
             ClientIo | UpstreamBodyBroken => return None,
         })
     }
@@ -86,6 +91,7 @@ impl ProxyError {
             UpstreamTimeout => "upstream_timeout",
             UpstreamBodyBroken => "upstream_body_broken",
             UpgradeRefused => "upgrade_refused",
+            RateLimited(l) => l.reason(),
         }
     }
 }
@@ -107,6 +113,8 @@ pub static REJECT_REASONS: &[&str] = &[
     "client_io",
     "connect_not_allowed",
     "upgrade_refused",
+    "rate_limited",
+    "rate_limit_unavailable",
     // Upstream failures.
     "upstream_connect_failed",
     "upstream_connect_timeout",
@@ -172,6 +180,18 @@ pub fn reason_index(reason: &str) -> usize {
 /// Appends a complete error response: status line, JSON body, and
 /// `Connection: close` unless the connection is to be kept.
 pub fn write_error_response(out: &mut Vec<u8>, status: u16, reason: &str, keep_alive: bool) {
+    write_error_response_with(out, status, reason, keep_alive, &[]);
+}
+
+/// `write_error_response` with extra header lines (each ending in CRLF),
+/// e.g. `Retry-After` and `RateLimit-*` on a 429.
+pub fn write_error_response_with(
+    out: &mut Vec<u8>,
+    status: u16,
+    reason: &str,
+    keep_alive: bool,
+    extra_headers: &[u8],
+) {
     let mut body = Vec::with_capacity(64);
     body.extend_from_slice(b"{\"error\":\"");
     // Reasons are our own snake_case labels; escape anyway so this can never
@@ -196,7 +216,9 @@ pub fn write_error_response(out: &mut Vec<u8>, status: u16, reason: &str, keep_a
     if !keep_alive {
         out.extend_from_slice(b"\r\nConnection: close");
     }
-    out.extend_from_slice(b"\r\n\r\n");
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(extra_headers);
+    out.extend_from_slice(b"\r\n");
     out.extend_from_slice(&body);
 }
 
@@ -213,6 +235,7 @@ pub fn status_text(status: u16) -> &'static str {
         413 => "Content Too Large",
         414 => "URI Too Long",
         417 => "Expectation Failed",
+        429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         501 => "Not Implemented",
@@ -286,6 +309,38 @@ mod tests {
         for kind in kinds {
             assert_ne!(reason_index(kind.reason()), 0, "{kind:?}");
         }
+    }
+
+    #[test]
+    fn rate_limited_is_429_with_retry_after_and_counted() {
+        let l = Limited {
+            unavailable: false,
+            retry_after_secs: 3,
+            headers: Some(crate::ratelimit::RateHeaders {
+                limit: 10,
+                remaining: 0,
+                reset_secs: 3,
+            }),
+        };
+        let e = ProxyError::RateLimited(l);
+        assert_eq!(e.status(), Some(429));
+        assert_ne!(reason_index(e.reason()), 0);
+        let mut extra = Vec::new();
+        l.write_headers(&mut extra);
+        let mut out = Vec::new();
+        write_error_response_with(&mut out, 429, e.reason(), true, &extra);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("HTTP/1.1 429 Too Many Requests\r\n"));
+        assert!(text.contains("\r\nRetry-After: 3\r\nRateLimit-Limit: 10\r\nRateLimit-Remaining: 0\r\nRateLimit-Reset: 3\r\n\r\n"));
+        let body = text.split_once("\r\n\r\n").unwrap().1;
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["error"], "rate_limited");
+        let unavailable = ProxyError::RateLimited(Limited {
+            unavailable: true,
+            ..l
+        });
+        assert_eq!(unavailable.status(), Some(503));
+        assert_ne!(reason_index(unavailable.reason()), 0);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::body::{self, Pauses, RelayError};
-use super::error::{reason_index, write_error_response, ProxyError};
+use super::error::{reason_index, write_error_response_with, ProxyError};
 use super::head::{self, ClientFraming, Downstream, Forwarding};
 use super::io::{write_vec, Inbound, IoFail};
 use super::upstream::{acquire, Acquired};
@@ -16,6 +16,7 @@ use crate::http::{
     BodyFraming, ChunkedDecoder, Method, ParseStatus, RequestHead, ResponseHead, ResponseParser,
     TargetForm, Version,
 };
+use crate::ratelimit::{LimitSubject, Outcome, Pending, RateHeaders};
 use crate::route;
 use crate::runtime::CoreCtx;
 use crate::upstream::UpstreamStream;
@@ -56,6 +57,11 @@ struct Prepared {
     expect_continue: bool,
     upgrade: bool,
     body: ReqBody,
+    /// `RateLimit-*` for the response, when the route's limits ask for them.
+    rate_headers: Option<RateHeaders>,
+    /// A rate-limit check waiting for a Redis lease (cluster mode); boxed
+    /// so requests that never wait don't carry it around.
+    rate_pending: Option<Box<Pending>>,
 }
 
 pub async fn exchange<C: ClientStream>(
@@ -76,11 +82,34 @@ pub async fn exchange<C: ClientStream>(
     scratch.out.clear();
     let prepared = prepare(ctx, snap, client.data(), head, scratch, downstream);
     client.consume(head.head_len);
+    let prepared = match prepared {
+        Ok(mut p) if p.rate_pending.is_some() => match await_lease(ctx, &mut p).await {
+            Ok(()) => Ok(p),
+            Err(e) => Err(e),
+        },
+        other => other,
+    };
     match prepared {
         Ok(p) => forward(ctx, snap, client, scratch, p, resp).await,
         // Without reading the body we can't find the next request: close.
         Err(e) => reject(ctx, client, scratch, e, keep_alive && !has_body).await,
     }
+}
+
+/// Finishes a rate-limit check that needed a Redis lease: awaits it (the
+/// core serves other connections meanwhile) and decides.
+async fn await_lease(ctx: &CoreCtx, p: &mut Prepared) -> Result<(), ProxyError> {
+    let limiter = ctx.limiter();
+    let mut waiting = p.rate_pending.take().map(|b| *b);
+    while let Some(mut pending) = waiting.take() {
+        let reply = pending.reply().await;
+        match limiter.resume(pending, reply, ctx.stats()) {
+            Outcome::Pass(h) => p.rate_headers = h,
+            Outcome::Limited(l) => return Err(ProxyError::RateLimited(l)),
+            Outcome::Wait(next) => waiting = Some(next),
+        }
+    }
+    Ok(())
 }
 
 /// Checks, routing and the upstream head, written into `scratch.out`.
@@ -110,6 +139,33 @@ fn prepare(
         .router
         .lookup(host, path, head.method_span.get(buf), &header)
         .ok_or(ProxyError::NoRoute)?;
+    let target = &snap.routes[m.route];
+
+    // Authentication and authorization (401/403) go here, before the rate
+    // limit: they fill `consumer` and `claim` of the LimitSubject below.
+
+    // Rate limits (429). Routes without any pay one emptiness check.
+    let mut rate_headers = None;
+    let mut rate_pending = None;
+    if !target.rate_limits.is_empty() {
+        let no_claims = |_: &str| None;
+        let subject = LimitSubject {
+            client_ip: downstream.ip.ip,
+            route: m.route,
+            route_name: &target.name,
+            header: &header,
+            consumer: None,
+            claim: &no_claims,
+        };
+        match ctx
+            .limiter()
+            .check(&target.rate_limits, &subject, ctx.stats())
+        {
+            Outcome::Pass(h) => rate_headers = h,
+            Outcome::Limited(l) => return Err(ProxyError::RateLimited(l)),
+            Outcome::Wait(p) => rate_pending = Some(Box::new(p)),
+        }
+    }
 
     let limits = &snap.config.limits;
     let max_body = limits.max_body_bytes.0;
@@ -152,6 +208,8 @@ fn prepare(
         expect_continue: head.expect_continue,
         upgrade,
         body,
+        rate_headers,
+        rate_pending,
     })
 }
 
@@ -170,7 +228,11 @@ pub(super) async fn reject<C: ClientStream>(
     };
     stats.response(status);
     scratch.out.clear();
-    write_error_response(&mut scratch.out, status, err.reason(), keep_alive);
+    let mut extra = Vec::new();
+    if let ProxyError::RateLimited(l) = &err {
+        l.write_headers(&mut extra);
+    }
+    write_error_response_with(&mut scratch.out, status, err.reason(), keep_alive, &extra);
     let deadline = Instant::now() + ctx.snapshot().config.timeouts.client_body.get();
     match write_vec(&mut client.stream, &mut scratch.out, deadline).await {
         Ok(()) if keep_alive => Next::KeepAlive,
@@ -437,6 +499,9 @@ async fn relay_response<C: ClientStream>(
         keep_alive,
         snap.config.proxy.add_via,
     );
+    if let Some(h) = p.rate_headers {
+        head::append_fields(&mut scratch.out, |out| h.write(out));
+    }
     up.consume(resp.head_len);
     ctx.stats().response(resp.status);
     let client_pause = snap.config.timeouts.client_body.get();

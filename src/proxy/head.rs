@@ -11,6 +11,7 @@ use crate::http::{write_decimal, BodyFraming, RequestHead, ResponseHead, TargetF
 /// The client's address as it goes into forwarding headers, formatted once
 /// per connection rather than once per request.
 pub struct ClientIp {
+    pub ip: IpAddr,
     text: String,
     v6: bool,
 }
@@ -18,6 +19,7 @@ pub struct ClientIp {
 impl ClientIp {
     pub fn new(ip: IpAddr) -> Self {
         ClientIp {
+            ip,
             text: ip.to_string(),
             v6: ip.is_ipv6(),
         }
@@ -29,6 +31,16 @@ pub struct Downstream {
     pub ip: ClientIp,
     /// "http" or "https": the scheme the client used to reach us.
     pub proto: &'static str,
+}
+
+/// Adds header lines (each ending in CRLF) to a complete head in `out`,
+/// before its final empty line; e.g. `RateLimit-*` on a response head.
+pub fn append_fields(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
+    if out.ends_with(b"\r\n\r\n") {
+        out.truncate(out.len() - 2);
+        write(out);
+        out.extend_from_slice(b"\r\n");
+    }
 }
 
 /// What the proxy adds to a forwarded request.

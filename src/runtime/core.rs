@@ -14,6 +14,7 @@ use super::bufs::BufPool;
 use super::conns::ConnRegistry;
 use super::Shared;
 use crate::config::Snapshot;
+use crate::ratelimit::CoreLimiter;
 use crate::stats::CoreStats;
 use crate::upstream::{Pool, RoundRobin};
 
@@ -32,6 +33,8 @@ pub struct CoreCtx {
     /// This core's session caches by listener index; kept across reloads
     /// (while the size stays) so sessions survive a certificate reload.
     session_caches: RefCell<Vec<Option<SessionCache>>>,
+    /// This core's rate limiter for the current snapshot.
+    limiter: RefCell<Rc<CoreLimiter>>,
     pub pool: RefCell<Pool>,
     pub conns: Rc<ConnRegistry>,
     pub bufs: BufPool,
@@ -46,6 +49,7 @@ impl CoreCtx {
         let balancers = balancers_for(&snap, id);
         let mut session_caches = Vec::new();
         let tls = tls_for(&snap, id, &shared, &mut session_caches);
+        let limiter = limiter_for(&snap, &shared);
         CoreCtx {
             id,
             shared,
@@ -54,6 +58,7 @@ impl CoreCtx {
             balancers: RefCell::new(balancers),
             tls: RefCell::new(tls),
             session_caches: RefCell::new(session_caches),
+            limiter: RefCell::new(limiter),
             pool: RefCell::new(Pool::new()),
             conns: Rc::new(ConnRegistry::default()),
             bufs: BufPool::new(buf_bytes, 1024),
@@ -83,6 +88,9 @@ impl CoreCtx {
             &mut self.session_caches.borrow_mut(),
         );
         *self.tls.borrow_mut() = tls;
+        let limiter = limiter_for(&snap, &self.shared);
+        let old = std::mem::replace(&mut *self.limiter.borrow_mut(), limiter);
+        old.release_all(self.stats());
         *self.snapshot.borrow_mut() = Rc::new(snap);
     }
 
@@ -91,6 +99,12 @@ impl CoreCtx {
     pub fn tls_acceptor(&self, index: usize) -> Option<CoreTls> {
         let _ = self.snapshot();
         self.tls.borrow().get(index).cloned().flatten()
+    }
+
+    /// This core's rate limiter (rebuilt when the snapshot changes; a
+    /// request that awaits a Redis lease holds on to the one it started with).
+    pub fn limiter(&self) -> Rc<CoreLimiter> {
+        self.limiter.borrow().clone()
     }
 
     /// This core's balancers, one per cluster of the current snapshot.
@@ -147,6 +161,16 @@ fn tls_for(
             })
         })
         .collect()
+}
+
+fn limiter_for(snap: &Snapshot, shared: &Shared) -> Rc<CoreLimiter> {
+    Rc::new(CoreLimiter::new(
+        &snap.rate_limits,
+        snap.generation,
+        &shared.broker,
+        shared.redis.as_ref(),
+        shared.workers,
+    ))
 }
 
 fn balancers_for(snap: &Snapshot, core: usize) -> Rc<[RoundRobin]> {

@@ -26,16 +26,25 @@ pub use self::listener::ListenerInfo;
 use self::shutdown::Shutdown;
 use self::worker::{Driver, WorkerSpec};
 use crate::config::{IoDriver, Snapshot, Workers};
+use crate::ratelimit::broker::Broker;
+use crate::ratelimit::redis::RedisLink;
 use crate::stats::Stats;
 
-/// What the cores share (DESIGN.md §1): the config snapshot, stats slots and
-/// the shutdown signal.
+/// What the cores share (DESIGN.md §1): the config snapshot, stats slots,
+/// the rate-limit budgets cores lease from, and the shutdown signal.
 pub struct Shared {
     pub snapshot: ArcSwap<Snapshot>,
     /// Mirrors `snapshot.generation` so cores notice a reload with one load.
     pub generation: AtomicU64,
     pub stats: Stats,
     pub shutdown: Shutdown,
+    /// Instance-wide rate-limit budgets (locked once per lease, never per request).
+    pub broker: Broker,
+    /// The Redis limiter thread, when `[redis]` has an address (started
+    /// once; `[redis]` changes need a restart).
+    pub redis: Option<Arc<RedisLink>>,
+    /// Worker count: cores sharing each instance budget.
+    pub workers: usize,
 }
 
 /// How many workers to run: the configured count, else one per CPU listed
@@ -128,11 +137,19 @@ pub fn run(snapshot: Snapshot, config_path: Option<PathBuf>) -> io::Result<()> {
             "epoll"
         }
     );
+    let stats = Stats::new(workers);
+    let redis = match &snapshot.redis {
+        Some(spec) => Some(RedisLink::start(spec.clone(), stats.limiter.clone())?),
+        None => None,
+    };
     let shared = Arc::new(Shared {
         generation: AtomicU64::new(snapshot.generation),
         snapshot: ArcSwap::from_pointee(snapshot),
-        stats: Stats::new(workers),
+        stats,
         shutdown: Shutdown::default(),
+        broker: Broker::default(),
+        redis,
+        workers,
     });
     let admin = match &shared.snapshot.load().config.admin.address {
         Some(addr) => {

@@ -87,6 +87,7 @@ async fn main(
         )));
     }
     monoio::spawn(sweep_pool(ctx.clone()));
+    monoio::spawn(sweep_limits(ctx.clone()));
     shared.shutdown.wait().await;
     for a in accepts {
         a.await;
@@ -192,5 +193,26 @@ async fn sweep_pool(ctx: Rc<CoreCtx>) {
         ctx.pool
             .borrow_mut()
             .evict_expired(std::time::Instant::now(), timeout_of);
+    }
+}
+
+/// Gives back expired rate-limit leases (so an idle core strands no
+/// budget), forgets idle keys and updates the keys gauge.
+async fn sweep_limits(ctx: Rc<CoreCtx>) {
+    loop {
+        let snap = ctx.snapshot();
+        let every = snap
+            .rate_limits
+            .iter()
+            .map(|l| Duration::from_nanos(l.lease_ttl_ns / 2))
+            .min()
+            .unwrap_or(Duration::from_secs(1))
+            .clamp(Duration::from_millis(10), Duration::from_secs(1));
+        drop(snap);
+        monoio::time::sleep(every).await;
+        let limiter = ctx.limiter();
+        if !limiter.is_empty() {
+            limiter.sweep(ctx.stats());
+        }
     }
 }

@@ -60,6 +60,17 @@ pub struct CoreStats {
     pub tls_handshake_failures: Counter,
     /// TLS handshakes that resumed a session (ticket or session cache).
     pub tls_resumed: Counter,
+    /// Rate limiting: keys this core tracks now (a gauge, at most the sum
+    /// of its limits' `max_keys`).
+    pub ratelimit_keys: Counter,
+    /// Requests that passed / were refused by a rate limit.
+    pub ratelimit_passed: Counter,
+    pub ratelimit_limited: Counter,
+    /// Leases taken from the instance budget or Redis, and given back.
+    pub ratelimit_leases: Counter,
+    pub ratelimit_returns: Counter,
+    /// Decisions made by `on_redis_error` because Redis could not be asked.
+    pub ratelimit_fallbacks: Counter,
 }
 
 impl Default for CoreStats {
@@ -78,6 +89,12 @@ impl Default for CoreStats {
             tls_handshakes: Counter::default(),
             tls_handshake_failures: Counter::default(),
             tls_resumed: Counter::default(),
+            ratelimit_keys: Counter::default(),
+            ratelimit_passed: Counter::default(),
+            ratelimit_limited: Counter::default(),
+            ratelimit_leases: Counter::default(),
+            ratelimit_returns: Counter::default(),
+            ratelimit_fallbacks: Counter::default(),
         }
     }
 }
@@ -90,16 +107,32 @@ impl CoreStats {
     }
 }
 
+/// The Redis limiter thread's counters; that thread is their only writer.
+#[derive(Debug, Default)]
+pub struct LimiterStats {
+    /// 1 while Redis answers, 0 while rate limits use `on_redis_error`.
+    pub redis_up: Counter,
+    /// Round trips (pipelined batches of lease and refund scripts).
+    pub redis_calls: Counter,
+    /// Failed connects and calls.
+    pub redis_errors: Counter,
+    /// Times Redis came back after being unreachable.
+    pub redis_recoveries: Counter,
+}
+
 /// All cores' slots; shared read-only by `Arc`, written per slot by its core.
 #[derive(Debug)]
 pub struct Stats {
     cores: Vec<CoreStats>,
+    /// Set when a limit uses Redis.
+    pub limiter: std::sync::Arc<LimiterStats>,
 }
 
 impl Stats {
     pub fn new(cores: usize) -> Self {
         Stats {
             cores: (0..cores).map(|_| CoreStats::default()).collect(),
+            limiter: Default::default(),
         }
     }
 

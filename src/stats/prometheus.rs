@@ -120,6 +120,7 @@ pub fn render(stats: &Stats, info: &Info) -> String {
         let n = stats.sum(|c| &c.rejected[i]);
         let _ = writeln!(out, "ringgate_rejected_total{{reason=\"{reason}\"}} {n}");
     }
+    render_ratelimit(&mut out, stats);
     metric(
         &mut out,
         "ringgate_config_generation",
@@ -135,6 +136,82 @@ pub fn render(stats: &Stats, info: &Info) -> String {
     );
     let _ = writeln!(out, "ringgate_workers {}", stats.cores().len());
     out
+}
+
+fn render_ratelimit(out: &mut String, stats: &Stats) {
+    let counters: [(&str, &str, Field); 5] = [
+        (
+            "ratelimit_passed_total",
+            "Requests a rate limit let through.",
+            |c| &c.ratelimit_passed,
+        ),
+        (
+            "ratelimit_limited_total",
+            "Requests refused by a rate limit (429, or 503 when on_redis_error = deny).",
+            |c| &c.ratelimit_limited,
+        ),
+        (
+            "ratelimit_leases_total",
+            "Leases (batches of admissions) taken from the instance budget or Redis.",
+            |c| &c.ratelimit_leases,
+        ),
+        (
+            "ratelimit_lease_returns_total",
+            "Leases whose unused admissions were given back.",
+            |c| &c.ratelimit_returns,
+        ),
+        (
+            "ratelimit_fallbacks_total",
+            "Rate-limit decisions made by on_redis_error because Redis could not be asked.",
+            |c| &c.ratelimit_fallbacks,
+        ),
+    ];
+    for (name, help, f) in counters {
+        single(out, stats, &format!("ringgate_{name}"), "counter", help, f);
+    }
+    metric(
+        out,
+        "ringgate_ratelimit_keys",
+        "gauge",
+        "Rate-limit keys tracked by each core (bounded by max_keys per limit).",
+    );
+    for (i, c) in stats.cores().iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "ringgate_ratelimit_keys{{core=\"{i}\"}} {}",
+            c.ratelimit_keys.get()
+        );
+    }
+    let l = &stats.limiter;
+    for (name, kind, help, value) in [
+        (
+            "ratelimit_redis_up",
+            "gauge",
+            "1 while Redis answers; 0 while Redis-backed limits use on_redis_error.",
+            l.redis_up.get(),
+        ),
+        (
+            "ratelimit_redis_calls_total",
+            "counter",
+            "Round trips to Redis (pipelined lease and refund scripts).",
+            l.redis_calls.get(),
+        ),
+        (
+            "ratelimit_redis_errors_total",
+            "counter",
+            "Failed Redis connects and calls.",
+            l.redis_errors.get(),
+        ),
+        (
+            "ratelimit_redis_recoveries_total",
+            "counter",
+            "Times Redis answered again after being unreachable.",
+            l.redis_recoveries.get(),
+        ),
+    ] {
+        metric(out, &format!("ringgate_{name}"), kind, help);
+        let _ = writeln!(out, "ringgate_{name} {value}");
+    }
 }
 
 #[cfg(test)]

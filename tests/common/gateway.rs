@@ -147,6 +147,11 @@ impl Gateway {
             .unwrap()
     }
 
+    /// The config file the gateway runs on (rewrite it, then SIGHUP to reload).
+    pub fn config_path(&self) -> std::path::PathBuf {
+        self._dir.0.join("ringgate.toml")
+    }
+
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
     }

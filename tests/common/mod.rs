@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod gateway;
+pub mod redis;
 pub mod tls;
 pub mod upstream;
 

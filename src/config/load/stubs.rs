@@ -3,7 +3,7 @@
 
 use toml::{Table, Value};
 
-use crate::config::schema::{ClusterConfig, ListenerConfig, RouteConfig};
+use crate::config::schema::{ClusterConfig, ListenerConfig, RateLimitConfig, RouteConfig};
 use crate::config::units::Duration;
 
 /// Type-correct placeholders for a section's required fields (see
@@ -13,10 +13,13 @@ pub(super) fn skeleton(section: &str) -> Table {
         "listener" => &["name", "address"],
         "cluster" => &["name", "endpoints"],
         "route" => &["name", "cluster"],
+        "rate_limit" => &["name", "requests", "per"],
         _ => &[],
     };
     let placeholder = |key: &str| match key {
         "endpoints" => Value::Array(Vec::new()),
+        "requests" => Value::Integer(1),
+        "per" => Value::String("1s".to_string()),
         _ => Value::String(String::new()),
     };
     required
@@ -64,6 +67,24 @@ pub(super) fn route_stub(item: &Value, kept: &mut Vec<&'static str>) -> RouteCon
         name: salvage(item, "name", kept),
         cluster: salvage(item, "cluster", kept),
         ..RouteConfig::default()
+    }
+}
+
+pub(super) fn rate_limit_stub(item: &Value, kept: &mut Vec<&'static str>) -> RateLimitConfig {
+    RateLimitConfig {
+        name: salvage(item, "name", kept),
+        key: vec!["client_ip".to_string()],
+        algorithm: Default::default(),
+        requests: 1,
+        per: Duration::from_secs(1),
+        burst: None,
+        mode: Default::default(),
+        backend: Default::default(),
+        max_keys: 100_000,
+        headers: true,
+        on_missing_key: Default::default(),
+        lease_size: None,
+        lease_ttl: Duration::from_millis(100),
     }
 }
 

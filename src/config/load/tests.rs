@@ -1,6 +1,7 @@
 use super::*;
 use crate::config::schema::{
-    ClusterConfig, ForwardedHeaders, IoDriver, ListenerConfig, LoadBalancing, RouteConfig, Workers,
+    ClusterConfig, ForwardedHeaders, IoDriver, ListenerConfig, LoadBalancing, RateLimitConfig,
+    RouteConfig, Workers,
 };
 use crate::config::units::{ByteSize, Duration};
 
@@ -285,6 +286,7 @@ fn skeletons_fill_every_required_field() {
             "listener" => deserialize_one::<ListenerConfig>(value, &[]).is_ok(),
             "cluster" => deserialize_one::<ClusterConfig>(value, &[]).is_ok(),
             "route" => deserialize_one::<RouteConfig>(value, &[]).is_ok(),
+            "rate_limit" => deserialize_one::<RateLimitConfig>(value, &[]).is_ok(),
             _ => value.as_table().is_some_and(Table::is_empty),
         };
         assert!(ok, "{section}");
@@ -356,6 +358,7 @@ fn quickstart_config_shows_the_defaults() {
     assert_eq!(format!("{:?}", c.limits), format!("{:?}", d.limits));
     assert_eq!(format!("{:?}", c.timeouts), format!("{:?}", d.timeouts));
     assert_eq!(format!("{:?}", c.proxy), format!("{:?}", d.proxy));
+    assert_eq!(format!("{:?}", c.redis), format!("{:?}", d.redis));
     let names: Vec<_> = c.routes.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["users", "api", "hello"]);
 }
@@ -399,4 +402,47 @@ fn tls_tables_parse_with_defaults_and_deny_unknown_keys() {
         "{}",
         errors[0].message
     );
+}
+
+#[test]
+fn rate_limits_load_with_defaults() {
+    let text = format!(
+        "{MINIMAL}rate_limits = [\"per-ip\"]\n\n[[rate_limit]]\nname = \"per-ip\"\nrequests = 100\nper = \"1s\"\n"
+    );
+    let c = parse_str(&text).unwrap();
+    let l = &c.rate_limits[0];
+    assert_eq!(l.key, ["client_ip"]);
+    assert_eq!(l.max_keys, 100_000);
+    assert!(l.headers);
+    assert_eq!(l.effective_lease_size(), 2);
+    assert_eq!(c.routes[0].rate_limits, ["per-ip"]);
+    assert_eq!(c.redis.key_prefix, "ringgate");
+}
+
+#[test]
+fn rate_limit_problems_each_name_their_key() {
+    let text = format!(
+        "{MINIMAL}rate_limits = [\"nope\"]\n\n\
+         [[rate_limit]]\nname = \"a\"\nkey = [\"client_ip\", \"cookie:x\"]\nrequests = 0\nper = \"1s\"\n\
+         algorithm = \"fixed_window\"\nburst = 5\nbackend = \"redis\"\n\n\
+         [[rate_limit]]\nname = \"a\"\nrequests = 1\nper = \"1s\"\nmode = \"sideways\"\n\n\
+         [redis]\nkey_prefix = \"{{x}}\"\ncommand_timeout = \"0ms\"\n"
+    );
+    let paths: Vec<String> = errors_of(&text).into_iter().map(|e| e.path).collect();
+    for want in [
+        "route[0].rate_limits[0]",
+        "rate_limit[0].key[1]",
+        "rate_limit[0].requests",
+        "rate_limit[0].burst",
+        "rate_limit[0].backend",
+        "rate_limit[1].mode",
+        "rate_limit[1].name",
+        "redis.key_prefix",
+        "redis.command_timeout",
+    ] {
+        assert!(
+            paths.iter().any(|p| p == want),
+            "{want} missing in {paths:?}"
+        );
+    }
 }

@@ -1,0 +1,424 @@
+//! Rate limits over real sockets: the 429 answer and its headers, accuracy
+//! with traffic on one core or spread over all, three instances sharing a
+//! Redis budget, Redis going away and coming back, and a flood of keys.
+//!
+//! Accuracy is measured per window, not per test run: with a fixed window
+//! and more traffic than the limit, each window's admissions come in one
+//! burst at its start, then only 429s until the next window. The admitted
+//! responses are grouped by those gaps; every group between the first
+//! (the window the test started in) and the last (cut off by the end of
+//! the run) is one whole window.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::gateway::config;
+use common::redis::Redis;
+use common::{wait_until, Client, Gateway, Upstream};
+
+const LIMIT: u64 = 200;
+const WINDOW: Duration = Duration::from_secs(2);
+
+fn limited_route(limits: &str, extra: &str) -> String {
+    format!(
+        "[admin]\naddress = \"127.0.0.1:0\"\n\n\
+         [[route]]\nname = \"limited\"\ncluster = \"up\"\npath_prefix = \"/limited\"\nrate_limits = [{limits}]\n\n\
+         [[route]]\nname = \"free\"\ncluster = \"up\"\n\n{extra}"
+    )
+}
+
+/// One fixed-window limit of `LIMIT` per `WINDOW` on the whole route.
+fn window_limit(name: &str, extra_keys: &str) -> String {
+    format!(
+        "[[rate_limit]]\nname = \"{name}\"\nkey = [\"route\"]\nalgorithm = \"fixed_window\"\n\
+         requests = {LIMIT}\nper = \"2s\"\n{extra_keys}\n"
+    )
+}
+
+fn get(c: &mut Client, path: &str) -> u16 {
+    c.get(path).status
+}
+
+/// Runs `threads` client threads for `run`, each cycling over `conns`
+/// keep-alive connections to the addresses in turn; returns the time of
+/// every admitted (200) response. Any other status than 200/429 fails.
+fn hammer(addrs: &[SocketAddr], threads: usize, conns: usize, run: Duration) -> Vec<Instant> {
+    let admitted = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut handles = Vec::new();
+    for t in 0..threads {
+        let addrs = addrs.to_vec();
+        let (admitted, stop) = (admitted.clone(), stop.clone());
+        handles.push(std::thread::spawn(move || {
+            let mut clients: Vec<Client> = (0..conns)
+                .map(|i| Client::connect(addrs[(t + i) % addrs.len()]))
+                .collect();
+            let mut mine = Vec::new();
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let c = &mut clients[i % conns];
+                i += 1;
+                match get(c, "/limited/x") {
+                    200 => mine.push(Instant::now()),
+                    429 => {}
+                    s => panic!("unexpected status {s}"),
+                }
+            }
+            admitted.lock().unwrap().extend(mine);
+        }));
+    }
+    std::thread::sleep(run);
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        h.join().unwrap();
+    }
+    let mut all = std::mem::take(&mut *admitted.lock().unwrap());
+    all.sort();
+    all
+}
+
+/// Admissions per whole window (see the module docs).
+fn per_window(admitted: &[Instant]) -> Vec<u64> {
+    let mut groups: Vec<u64> = Vec::new();
+    let mut last: Option<Instant> = None;
+    for &t in admitted {
+        match last {
+            Some(prev) if t.duration_since(prev) < WINDOW / 4 => *groups.last_mut().unwrap() += 1,
+            _ => groups.push(1),
+        }
+        last = Some(t);
+    }
+    if groups.len() < 3 {
+        return Vec::new();
+    }
+    groups[1..groups.len() - 1].to_vec()
+}
+
+fn assert_accurate(windows: &[u64], tolerance_pct: u64, what: &str) {
+    assert!(
+        windows.len() >= 2,
+        "{what}: too few whole windows: {windows:?}"
+    );
+    let slack = (LIMIT * tolerance_pct / 100).max(1);
+    for &n in windows {
+        assert!(
+            n.abs_diff(LIMIT) <= slack,
+            "{what}: {n} admitted in a window of {LIMIT} (±{slack}); all windows: {windows:?}"
+        );
+    }
+    eprintln!("{what}: limit {LIMIT} per window, admitted per whole window: {windows:?}");
+}
+
+#[test]
+fn over_the_limit_is_429_with_retry_after_and_ratelimit_headers() {
+    let up = Upstream::hello();
+    let limit = "[[rate_limit]]\nname = \"three\"\nalgorithm = \"fixed_window\"\nrequests = 3\nper = \"60s\"\n";
+    let gw = Gateway::start(&config(&[up.addr], &limited_route("\"three\"", limit)));
+    let mut c = Client::connect(gw.addr());
+    for remaining in (0..3).rev() {
+        let r = c.get("/limited/a");
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("ratelimit-limit"), Some("3"));
+        assert_eq!(
+            r.header("ratelimit-remaining"),
+            Some(remaining.to_string().as_str())
+        );
+        let reset: u64 = r.header("ratelimit-reset").unwrap().parse().unwrap();
+        assert!((1..=60).contains(&reset), "{reset}");
+    }
+    let r = c.get("/limited/a");
+    assert_eq!(r.status, 429);
+    assert_eq!(r.json()["error"], "rate_limited");
+    assert_eq!(r.json()["status"], 429);
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert_eq!(r.header("ratelimit-remaining"), Some("0"));
+    // The connection stays usable, and a route without limits is untouched.
+    let free = c.get("/other");
+    assert_eq!(free.status, 200);
+    assert_eq!(free.header("ratelimit-limit"), None);
+    assert_eq!(up.requests().len(), 4);
+    assert_eq!(
+        gw.metric("ringgate_rejected_total{reason=\"rate_limited\"}"),
+        1
+    );
+    assert_eq!(gw.metric("ringgate_ratelimit_passed_total"), 3);
+}
+
+#[test]
+fn headers_can_be_switched_off_and_keys_fall_back_or_skip() {
+    let up = Upstream::hello();
+    let limits = "[[rate_limit]]\nname = \"tenant\"\nkey = [\"header:x-tenant\"]\nrequests = 1\nper = \"60s\"\n\
+                  headers = false\non_missing_key = \"skip\"\n\n\
+                  [[rate_limit]]\nname = \"consumer\"\nkey = [\"consumer\"]\nrequests = 2\nper = \"60s\"\n";
+    let gw = Gateway::start(&config(
+        &[up.addr],
+        &limited_route("\"tenant\", \"consumer\"", limits),
+    ));
+    let mut c = Client::connect(gw.addr());
+    let tenant = |c: &mut Client, t: &str| {
+        c.request(format!("GET /limited HTTP/1.1\r\nHost: x\r\nX-Tenant: {t}\r\n\r\n").as_bytes())
+    };
+    // No consumer (no authentication yet): "consumer" falls back to the client IP.
+    let r = tenant(&mut c, "acme");
+    assert_eq!(r.status, 200);
+    // The tenant limit has headers off: the consumer limit's are shown.
+    assert_eq!(r.header("ratelimit-limit"), Some("2"));
+    let r = tenant(&mut c, "acme");
+    assert_eq!(r.status, 429, "tenant acme is over its 1 per minute");
+    assert_eq!(r.header("ratelimit-limit"), None);
+    assert!(r.header("retry-after").is_some());
+    assert_eq!(tenant(&mut c, "globex").status, 200);
+    // Without the header the tenant limit is skipped; the IP fallback of
+    // "consumer" has spent its 2 (the 429 stopped at the tenant limit).
+    assert_eq!(c.get("/limited").status, 429);
+}
+
+#[test]
+fn a_reload_applies_a_changed_limit() {
+    let up = Upstream::hello();
+    let limit = |n: u32| {
+        format!("[[rate_limit]]\nname = \"l\"\nalgorithm = \"fixed_window\"\nrequests = {n}\nper = \"60s\"\n")
+    };
+    let gw = Gateway::start(&config(&[up.addr], &limited_route("\"l\"", &limit(2))));
+    let mut c = Client::connect(gw.addr());
+    assert_eq!(get(&mut c, "/limited"), 200);
+    assert_eq!(get(&mut c, "/limited"), 200);
+    assert_eq!(get(&mut c, "/limited"), 429);
+    std::fs::write(
+        gw.config_path(),
+        config(&[up.addr], &limited_route("\"l\"", &limit(5))),
+    )
+    .unwrap();
+    gw.signal(1);
+    wait_until("reload", Duration::from_secs(10), || {
+        gw.metric("ringgate_config_generation") == 2
+    });
+    // A changed rule starts a fresh budget.
+    let passed = (0..8).filter(|_| get(&mut c, "/limited") == 200).count();
+    assert_eq!(passed, 5);
+}
+
+#[test]
+fn accurate_with_all_traffic_on_one_connection() {
+    let up = Upstream::hello();
+    let gw = Gateway::start(&config(
+        &[up.addr],
+        &limited_route("\"w\"", &window_limit("w", "")),
+    ));
+    let admitted = hammer(&[gw.addr()], 1, 1, Duration::from_millis(7500));
+    assert_accurate(&per_window(&admitted), 2, "one connection (one core)");
+}
+
+#[test]
+fn accurate_with_traffic_spread_over_all_cores() {
+    let up = Upstream::hello();
+    let gw = Gateway::start(&config(
+        &[up.addr],
+        &limited_route("\"w\"", &window_limit("w", "")),
+    ));
+    let admitted = hammer(&[gw.addr()], 8, 25, Duration::from_millis(7500));
+    assert_accurate(&per_window(&admitted), 2, "200 connections over 2 cores");
+    assert!(gw.metric("ringgate_ratelimit_leases_total") > 0);
+}
+
+#[test]
+fn local_mode_enforces_a_fixed_share_per_core() {
+    let up = Upstream::hello();
+    let gw = Gateway::start(&config(
+        &[up.addr],
+        &limited_route("\"w\"", &window_limit("w", "mode = \"local\"")),
+    ));
+    // One connection lands on one core: it gets that core's half.
+    let admitted = hammer(&[gw.addr()], 1, 1, Duration::from_millis(7500));
+    let windows = per_window(&admitted);
+    assert!(windows.len() >= 2, "{windows:?}");
+    for n in windows {
+        assert_eq!(n, LIMIT / 2);
+    }
+}
+
+fn redis_section(redis: &Redis, on_error: &str) -> String {
+    format!(
+        "[redis]\naddress = \"{}\"\nkey_prefix = \"t{}\"\nconnect_timeout = \"100ms\"\n\
+         command_timeout = \"200ms\"\nretry_interval = \"100ms\"\non_redis_error = \"{on_error}\"\n",
+        redis.address(),
+        std::process::id()
+    )
+}
+
+#[test]
+fn three_instances_share_a_redis_limit() {
+    let redis = Redis::start();
+    let up = Upstream::hello();
+    let extra = format!(
+        "{}\n{}",
+        window_limit("shared", "backend = \"redis\""),
+        redis_section(&redis, "deny")
+    );
+    let gws: Vec<Gateway> = (0..3)
+        .map(|_| Gateway::start(&config(&[up.addr], &limited_route("\"shared\"", &extra))))
+        .collect();
+    for gw in &gws {
+        wait_until("redis up", Duration::from_secs(10), || {
+            gw.metric("ringgate_ratelimit_redis_up") == 1
+        });
+    }
+    let addrs: Vec<SocketAddr> = gws.iter().map(|g| g.addr()).collect();
+    let admitted = hammer(&addrs, 6, 10, Duration::from_millis(7500));
+    assert_accurate(&per_window(&admitted), 5, "three instances, one Redis");
+    let calls: u64 = gws
+        .iter()
+        .map(|g| g.metric("ringgate_ratelimit_redis_calls_total"))
+        .sum();
+    let passed: u64 = gws
+        .iter()
+        .map(|g| g.metric("ringgate_ratelimit_passed_total"))
+        .sum();
+    let requests: u64 = gws
+        .iter()
+        .map(|g| g.metric("ringgate_requests_total"))
+        .sum();
+    eprintln!("redis round trips {calls} for {requests} requests ({passed} admitted)");
+    assert!(
+        calls < requests / 4,
+        "{calls} round trips for {requests} requests"
+    );
+}
+
+#[test]
+fn every_algorithm_works_through_redis() {
+    let redis = Redis::start();
+    let up = Upstream::hello();
+    let mut extra = redis_section(&redis, "deny");
+    for alg in ["token_bucket", "gcra", "fixed_window", "sliding_window"] {
+        extra.push_str(&format!(
+            "[[rate_limit]]\nname = \"{alg}\"\nalgorithm = \"{alg}\"\nrequests = 5\nper = \"60s\"\n\
+             backend = \"redis\"\n\n[[route]]\nname = \"{alg}\"\ncluster = \"up\"\n\
+             path_prefix = \"/{alg}\"\nrate_limits = [\"{alg}\"]\n\n"
+        ));
+    }
+    let gw = Gateway::start(&config(&[up.addr], &limited_route("", &extra)));
+    wait_until("redis up", Duration::from_secs(10), || {
+        gw.metric("ringgate_ratelimit_redis_up") == 1
+    });
+    let mut c = Client::connect(gw.addr());
+    for alg in ["token_bucket", "gcra", "fixed_window", "sliding_window"] {
+        let path = format!("/{alg}");
+        for i in 0..5 {
+            let r = c.get(&path);
+            assert_eq!(r.status, 200, "{alg}: request {i}");
+            assert_eq!(
+                r.header("ratelimit-remaining"),
+                Some((4 - i).to_string().as_str()),
+                "{alg}"
+            );
+        }
+        let r = c.get(&path);
+        assert_eq!(r.status, 429, "{alg}: over the limit");
+        let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+        assert!((1..=60).contains(&retry), "{alg}: retry-after {retry}");
+    }
+    assert_eq!(gw.metric("ringgate_ratelimit_fallbacks_total"), 0);
+}
+
+#[test]
+fn redis_outage_falls_back_then_recovers() {
+    let mut redis = Redis::start();
+    let up = Upstream::hello();
+    let limit =
+        "[[rate_limit]]\nname = \"r\"\nalgorithm = \"fixed_window\"\nrequests = 2\nper = \"60s\"\n\
+                 backend = \"redis\"\nlease_size = 1\nlease_ttl = \"50ms\"\n";
+    let extra = format!("{limit}\n{}", redis_section(&redis, "allow"));
+    let gw = Gateway::start(&config(&[up.addr], &limited_route("\"r\"", &extra)));
+    let up_now = |v: u64| gw.metric("ringgate_ratelimit_redis_up") == v;
+    wait_until("redis up", Duration::from_secs(10), || up_now(1));
+    let mut c = Client::connect(gw.addr());
+    assert_eq!(get(&mut c, "/limited"), 200);
+    assert_eq!(get(&mut c, "/limited"), 200);
+    assert_eq!(get(&mut c, "/limited"), 429);
+
+    redis.kill();
+    // on_redis_error = "allow": requests pass once the gateway sees Redis gone.
+    wait_until("fallback to allow", Duration::from_secs(10), || {
+        get(&mut c, "/limited") == 200 && up_now(0)
+    });
+    assert!(gw.metric("ringgate_ratelimit_fallbacks_total") > 0);
+    assert!(gw.metric("ringgate_ratelimit_redis_errors_total") > 0);
+    assert!(gw.stderr().contains("unreachable"), "{}", gw.stderr());
+
+    redis.restart();
+    wait_until("redis back", Duration::from_secs(10), || up_now(1));
+    assert_eq!(gw.metric("ringgate_ratelimit_redis_recoveries_total"), 1);
+    // Enforced by Redis again (a fresh one: two pass, then 429).
+    wait_until("limit enforced again", Duration::from_secs(10), || {
+        get(&mut c, "/limited") == 429
+    });
+    assert!(gw.stderr().contains("reachable: rate limits lease from it"));
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+fn tracked_keys(gw: &Gateway) -> Vec<u64> {
+    (0..2)
+        .map(|i| gw.metric(&format!("ringgate_ratelimit_keys{{core=\"{i}\"}}")))
+        .collect()
+}
+
+#[test]
+fn a_flood_of_distinct_keys_keeps_memory_bounded() {
+    let up = Upstream::hello();
+    let limit = "[[rate_limit]]\nname = \"k\"\nkey = [\"header:x-key\"]\nrequests = 5\nper = \"10s\"\nmax_keys = 1000\n";
+    let gw = Gateway::start(&config(&[up.addr], &limited_route("\"k\"", limit)));
+    let flood = |from: usize, n: usize| {
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                let addr = gw.addr();
+                std::thread::spawn(move || {
+                    let mut c = Client::connect(addr);
+                    for i in (from + t..from + n).step_by(4) {
+                        let raw =
+                            format!("GET /limited HTTP/1.1\r\nHost: x\r\nX-Key: k{i}\r\n\r\n");
+                        assert_eq!(c.request(raw.as_bytes()).status, 200);
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+    };
+    flood(0, 5_000);
+    let pid = gw.child.id();
+    let before = rss_kib(pid);
+    let mut peak = 0;
+    for round in 1..4 {
+        flood(round * 5_000, 5_000);
+        wait_until("keys gauge", Duration::from_secs(5), || {
+            tracked_keys(&gw).iter().sum::<u64>() > 0
+        });
+        let keys = tracked_keys(&gw);
+        assert!(keys.iter().all(|&k| k <= 1000), "{keys:?}");
+        peak = peak.max(*keys.iter().max().unwrap());
+    }
+    let after = rss_kib(pid);
+    eprintln!(
+        "keys per core at most {peak}; RSS {before} KiB -> {after} KiB after 15,000 more keys"
+    );
+    assert!(peak > 100, "the table was used: {peak}");
+    assert!(
+        after < before + 8 * 1024,
+        "RSS grew from {before} KiB to {after} KiB"
+    );
+}

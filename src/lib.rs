@@ -6,6 +6,7 @@
 //! - [`http`]: the hand-written, strict HTTP/1.1 codec (pure, no I/O).
 //! - [`proxy`]: the per-connection state machine.
 //! - [`route`]: request → route matching.
+//! - [`filter`]: IP rules, authentication, authorization, identity headers.
 //! - [`upstream`]: clusters, load balancing and per-core connection pools.
 //! - [`stats`]: per-core counters and their Prometheus exposition.
 //! - [`admin`]: the admin listener (`/metrics`, `/healthz`).
@@ -13,6 +14,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod filter;
 pub mod http;
 pub mod proxy;
 pub mod route;

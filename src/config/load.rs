@@ -21,10 +21,21 @@ mod stubs;
 #[cfg(test)]
 mod tests;
 
-use stubs::{cluster_stub, listener_stub, route_stub, skeleton, Stub, Stubs};
+use stubs::{
+    cluster_stub, consumer_stub, listener_stub, policy_stub, route_stub, skeleton, Stub, Stubs,
+};
 
-const SECTIONS: [&str; 8] = [
-    "server", "limits", "timeouts", "proxy", "admin", "listener", "cluster", "route",
+const SECTIONS: [&str; 10] = [
+    "server",
+    "limits",
+    "timeouts",
+    "proxy",
+    "admin",
+    "listener",
+    "cluster",
+    "route",
+    "auth_policy",
+    "consumer",
 ];
 
 /// Reads and loads a config file; a read error names the file.
@@ -86,6 +97,8 @@ impl Loader {
             listeners: self.list(table.remove("listener"), "listener", listener_stub),
             clusters: self.list(table.remove("cluster"), "cluster", cluster_stub),
             routes: self.list(table.remove("route"), "route", route_stub),
+            auth_policies: self.list(table.remove("auth_policy"), "auth_policy", policy_stub),
+            consumers: self.list(table.remove("consumer"), "consumer", consumer_stub),
         };
         for key in table.keys() {
             self.errors.push(unknown_section(key));
@@ -212,7 +225,7 @@ fn unknown_section(key: &str) -> ConfigError {
         keypath::format(&[Seg::Key(key.to_string())]),
         format!(
             "unknown top-level key{hint}; expected [server], [limits], [timeouts], [proxy], \
-             [[listener]], [[cluster]] or [[route]]"
+             [[listener]], [[cluster]], [[route]], [[auth_policy]] or [[consumer]]"
         ),
     )
 }

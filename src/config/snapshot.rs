@@ -2,6 +2,7 @@
 //! the resolved clusters and each route's target, plus the raw settings.
 
 use super::{Config, ConfigError, ConfigErrors};
+use crate::filter::Filters;
 use crate::route::Router;
 use crate::upstream::Cluster;
 
@@ -21,6 +22,10 @@ pub struct Snapshot {
     /// Indexed by the route index the router returns (config order).
     pub routes: Vec<RouteTarget>,
     pub clusters: Vec<Cluster>,
+    /// Every method some route lists, sorted (for 405 `Allow`).
+    pub route_methods: Vec<String>,
+    /// IP rules, auth policies, consumers, identity headers (runtime form).
+    pub filters: Filters,
 }
 
 impl Snapshot {
@@ -64,13 +69,29 @@ impl Snapshot {
                 }),
             }
         }
-        match router {
-            Some(router) if errors.is_empty() => Ok(Snapshot {
+        let mut route_methods: Vec<String> = config
+            .routes
+            .iter()
+            .flat_map(|r| r.methods.iter().cloned())
+            .collect();
+        route_methods.sort_unstable();
+        route_methods.dedup();
+        let filters = match Filters::build(&config) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                errors.extend(e);
+                None
+            }
+        };
+        match (router, filters) {
+            (Some(router), Some(filters)) if errors.is_empty() => Ok(Snapshot {
                 generation,
                 config,
                 router,
                 routes,
                 clusters,
+                filters,
+                route_methods,
             }),
             _ => Err(ConfigErrors(errors)),
         }

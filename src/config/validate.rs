@@ -38,6 +38,12 @@ pub fn validate(cfg: &Config) -> Vec<ConfigError> {
     lists::check_listeners(&cfg.listeners, &mut out);
     lists::check_clusters(&cfg.clusters, &mut out);
     lists::check_routes(&cfg.routes, &cfg.clusters, &mut out);
+    // Policies, consumers, CIDR lists, identity headers and per-route
+    // limits: the filter builder owns them (it also reads key files and
+    // secrets, so a bad key is found at load, not at the first request).
+    if let Err(errors) = crate::filter::Filters::build(cfg) {
+        out.extend(errors);
+    }
     out
 }
 
@@ -217,7 +223,7 @@ fn check_timeouts(t: &TimeoutsConfig, out: &mut Vec<ConfigError>) {
 pub(crate) fn fmt_size(size: ByteSize) -> String {
     let n = size.0;
     for (unit, mult) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
-        if n != 0 && n % mult == 0 {
+        if n != 0 && n.is_multiple_of(mult) {
             return format!("{}{unit}", n / mult);
         }
     }
@@ -228,7 +234,7 @@ pub(crate) fn fmt_size(size: ByteSize) -> String {
 pub(crate) fn fmt_duration(d: Duration) -> String {
     let ms = d.get().as_millis();
     for (unit, mult) in [("h", 3_600_000u128), ("m", 60_000), ("s", 1000)] {
-        if ms != 0 && ms % mult == 0 {
+        if ms != 0 && ms.is_multiple_of(mult) {
             return format!("{}{unit}", ms / mult);
         }
     }

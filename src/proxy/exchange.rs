@@ -8,12 +8,14 @@ use std::time::{Duration, Instant};
 use monoio::net::TcpStream;
 
 use super::body::{self, Pauses, RelayError};
-use super::error::{reason_index, write_error_response, ProxyError};
+use super::error::{reason_index, write_error_response_with, ProxyError};
 use super::head::{self, ClientFraming, ClientIp, Forwarding};
 use super::io::{write_vec, Inbound, IoFail};
 use super::upstream::{acquire, Acquired};
 use super::ClientStream;
 use crate::config::Snapshot;
+use crate::filter::acl::IpRules;
+use crate::filter::{Denial, RouteRules};
 use crate::http::{
     BodyFraming, ChunkedDecoder, Method, ParseStatus, RequestHead, ResponseHead, ResponseParser,
     TargetForm, Version,
@@ -31,6 +33,15 @@ pub struct Scratch {
     pub up_buf: Vec<u8>,
     /// Re-chunking and de-chunking.
     pub extra: Vec<u8>,
+    /// Identity header lines for the upstream head.
+    pub inject: Vec<u8>,
+}
+
+/// Who is on the other end of the client connection.
+pub struct Peer<'a> {
+    pub ip: &'a ClientIp,
+    /// Index of the listener that accepted it.
+    pub listener: usize,
 }
 
 /// What the connection loop does after an exchange.
@@ -65,7 +76,7 @@ pub async fn exchange<C: ClientStream>(
     client: &mut Inbound<C>,
     scratch: &mut Scratch,
     head: RequestHead,
-    peer: &ClientIp,
+    peer: &Peer<'_>,
 ) -> Next {
     ctx.stats().requests.inc();
     let has_body = !matches!(
@@ -90,7 +101,7 @@ fn prepare(
     buf: &[u8],
     head: &RequestHead,
     scratch: &mut Scratch,
-    peer: &ClientIp,
+    peer: &Peer<'_>,
 ) -> Result<Prepared, ProxyError> {
     match head.target_form {
         TargetForm::Authority => return Err(ProxyError::ConnectNotAllowed),
@@ -106,13 +117,47 @@ fn prepare(
     route::check_path(path).map_err(|e| ProxyError::BadPath(e.reason()))?;
     let host = head.host.map(|s| s.get(buf));
     let header = |name: &str| head.header(buf, name);
-    let m = snap
+    let Some(m) = snap
         .router
         .lookup(host, path, head.method_span.get(buf), &header)
-        .ok_or(ProxyError::NoRoute)?;
+    else {
+        return Err(no_route(snap, host, path, &header));
+    };
+
+    // IP rules (403), authentication (401), authorization (403); routes
+    // and listeners without rules skip all of it.
+    let filters = &snap.filters;
+    let rules = filters.route(m.route);
+    let listener_rules = filters.listener(peer.listener);
+    let mut inject: &[u8] = &[];
+    let mut strip_more: &[Box<[u8]>] = &[];
+    if filters.needed(rules, listener_rules) {
+        scratch.inject.clear();
+        admit(
+            ctx,
+            snap,
+            rules,
+            listener_rules,
+            head,
+            buf,
+            peer,
+            &mut scratch.inject,
+        )?;
+        inject = &scratch.inject;
+        if let Some(r) = rules {
+            strip_more = &r.strip;
+            if r.max_header_bytes.is_some_and(|max| head.head_len > max) {
+                return Err(ProxyError::BadRequest(crate::http::ParseError {
+                    kind: crate::http::ParseErrorKind::HeadersTooLarge,
+                }));
+            }
+        }
+    }
 
     let limits = &snap.config.limits;
-    let max_body = limits.max_body_bytes.0;
+    let max_body = rules
+        .and_then(|r| r.max_body_bytes)
+        .unwrap_or(limits.max_body_bytes.0);
     let body = match head.framing {
         BodyFraming::ContentLength(n) if max_body > 0 && n > max_body => {
             return Err(ProxyError::BodyTooLarge)
@@ -135,10 +180,13 @@ fn prepare(
         scratch.path.extend_from_slice(q.get(buf));
     }
     let fwd = Forwarding {
-        client: peer,
+        client: peer.ip,
         proto: "http",
         headers: snap.config.proxy.forwarded_headers,
         add_via: snap.config.proxy.add_via,
+        strip: &filters.identity.strip,
+        strip_more,
+        inject,
     };
     head::write_request_head(&mut scratch.out, buf, head, &scratch.path, &fwd, upgrade);
     Ok(Prepared {
@@ -150,6 +198,66 @@ fn prepare(
         upgrade,
         body,
     })
+}
+
+/// The filters of DESIGN.md §4 for one request; identity header lines for
+/// the upstream go to `inject`.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn admit(
+    ctx: &CoreCtx,
+    snap: &Snapshot,
+    rules: Option<&RouteRules>,
+    listener_rules: Option<&IpRules>,
+    head: &RequestHead,
+    buf: &[u8],
+    peer: &Peer<'_>,
+    inject: &mut Vec<u8>,
+) -> Result<(), ProxyError> {
+    let filters = &snap.filters;
+    let admission = filters
+        .admit(
+            rules,
+            listener_rules,
+            head,
+            buf,
+            peer.ip.ip,
+            &ctx.tokens,
+            snap.generation,
+        )
+        .map_err(|d| match d {
+            Denial::Unauthenticated(e) => ProxyError::Unauthorized(e.reason()),
+            Denial::Forbidden(r) => ProxyError::Forbidden(r),
+        })?;
+    admission.write_headers(filters, inject);
+    Ok(())
+}
+
+/// 404, or 405 with `Allow` when the same request with another method
+/// would have matched a route (error path only: one lookup per method
+/// that some route lists).
+#[cold]
+fn no_route<'a>(
+    snap: &Snapshot,
+    host: Option<&[u8]>,
+    path: &'a [u8],
+    header: &dyn Fn(&str) -> Option<&'a [u8]>,
+) -> ProxyError {
+    let allowed: Vec<&str> = snap
+        .route_methods
+        .iter()
+        .filter(|m| {
+            snap.router
+                .lookup(host, path, m.as_bytes(), header)
+                .is_some()
+        })
+        .map(String::as_str)
+        .collect();
+    if allowed.is_empty() {
+        ProxyError::NoRoute
+    } else {
+        ProxyError::MethodNotAllowed(allowed.join(", "))
+    }
 }
 
 /// Answers the client with an error (when it can still be answered).
@@ -167,7 +275,15 @@ pub(super) async fn reject<C: ClientStream>(
     };
     stats.response(status);
     scratch.out.clear();
-    write_error_response(&mut scratch.out, status, err.reason(), keep_alive);
+    scratch.extra.clear();
+    err.write_extra_headers(&mut scratch.extra);
+    write_error_response_with(
+        &mut scratch.out,
+        status,
+        err.reason(),
+        keep_alive,
+        &scratch.extra,
+    );
     let deadline = Instant::now() + ctx.snapshot().config.timeouts.client_body.get();
     match write_vec(&mut client.stream, &mut scratch.out, deadline).await {
         Ok(()) if keep_alive => Next::KeepAlive,

@@ -11,6 +11,8 @@ use crate::http::{write_decimal, BodyFraming, RequestHead, ResponseHead, TargetF
 /// The client's address as it goes into forwarding headers, formatted once
 /// per connection rather than once per request.
 pub struct ClientIp {
+    /// The direct peer.
+    pub ip: IpAddr,
     text: String,
     v6: bool,
 }
@@ -18,6 +20,7 @@ pub struct ClientIp {
 impl ClientIp {
     pub fn new(ip: IpAddr) -> Self {
         ClientIp {
+            ip,
             text: ip.to_string(),
             v6: ip.is_ipv6(),
         }
@@ -31,6 +34,16 @@ pub struct Forwarding<'a> {
     pub proto: &'static str,
     pub headers: ForwardedHeaders,
     pub add_via: bool,
+    /// Lower-case names of incoming headers to drop (identity headers, which
+    /// only the gateway may set, and consumed credentials).
+    pub strip: &'a [Box<[u8]>],
+    pub strip_more: &'a [Box<[u8]>],
+    /// Complete header lines (CRLF-terminated) to add: the verified identity.
+    pub inject: &'a [u8],
+}
+
+fn listed(name: &[u8], names: &[Box<[u8]>]) -> bool {
+    names.iter().any(|n| name.eq_ignore_ascii_case(n))
 }
 
 fn name_is(name: &[u8], lower: &str) -> bool {
@@ -60,6 +73,11 @@ pub fn write_request_head(
     for h in &req.headers {
         let name = h.name.get(buf);
         if req.is_hop_by_hop(buf, h) || name_is(name, "expect") {
+            continue;
+        }
+        if (!fwd.strip.is_empty() || !fwd.strip_more.is_empty())
+            && (listed(name, fwd.strip) || listed(name, fwd.strip_more))
+        {
             continue;
         }
         match fwd.headers {
@@ -112,6 +130,7 @@ pub fn write_request_head(
     if fwd.add_via {
         out.extend_from_slice(b"Via: 1.1 ringgate\r\n");
     }
+    out.extend_from_slice(fwd.inject);
     out.extend_from_slice(b"\r\n");
 }
 

@@ -38,7 +38,7 @@ pub async fn serve<C: ClientStream>(
     stream: C,
     fd: RawFd,
     peer: SocketAddr,
-    _listener: Rc<ListenerInfo>,
+    listener: Rc<ListenerInfo>,
 ) {
     let guard = ctx.conns.register(fd);
     let stats = ctx.stats();
@@ -50,6 +50,7 @@ pub async fn serve<C: ClientStream>(
         path: Vec::with_capacity(256),
         up_buf: ctx.bufs.get(),
         extra: Vec::new(),
+        inject: Vec::new(),
     };
     let mut snap = ctx.snapshot();
     let mut parser = RequestParser::new(limits_of(&snap));
@@ -73,7 +74,11 @@ pub async fn serve<C: ClientStream>(
                 break;
             }
         };
-        match exchange::exchange(&ctx, &snap, &mut client, &mut scratch, head, &client_ip).await {
+        let peer = exchange::Peer {
+            ip: &client_ip,
+            listener: listener.index,
+        };
+        match exchange::exchange(&ctx, &snap, &mut client, &mut scratch, head, &peer).await {
             Next::KeepAlive => continue,
             Next::Close => break,
             Next::Tunnel(up) => {

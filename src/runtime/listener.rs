@@ -10,6 +10,8 @@ use socket2::{Domain, Protocol, Socket, Type};
 #[derive(Debug, Clone)]
 pub struct ListenerInfo {
     pub name: String,
+    /// Position in the config's `[[listener]]` list.
+    pub index: usize,
     /// The bound address (port 0 in the config is replaced by the real port).
     pub addr: SocketAddr,
 }

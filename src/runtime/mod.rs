@@ -85,7 +85,7 @@ type WorkerListeners = Vec<(ListenerInfo, std::net::TcpListener)>;
 /// listener on stdout (scripts and tests read the real port from it).
 fn bind_listeners(snap: &Snapshot, workers: usize) -> io::Result<Vec<WorkerListeners>> {
     let mut per_worker: Vec<WorkerListeners> = (0..workers).map(|_| Vec::new()).collect();
-    for l in &snap.config.listeners {
+    for (index, l) in snap.config.listeners.iter().enumerate() {
         let addr: SocketAddr = l
             .address
             .parse()
@@ -97,6 +97,7 @@ fn bind_listeners(snap: &Snapshot, workers: usize) -> io::Result<Vec<WorkerListe
             slot.push((
                 ListenerInfo {
                     name: l.name.clone(),
+                    index,
                     addr: bound,
                 },
                 socket,

@@ -3,7 +3,9 @@
 
 use toml::{Table, Value};
 
-use crate::config::schema::{ClusterConfig, ListenerConfig, RouteConfig};
+use crate::config::schema::{
+    AuthPolicyConfig, ClusterConfig, ConsumerConfig, ListenerConfig, RouteConfig,
+};
 use crate::config::units::Duration;
 
 /// Type-correct placeholders for a section's required fields (see
@@ -13,6 +15,7 @@ pub(super) fn skeleton(section: &str) -> Table {
         "listener" => &["name", "address"],
         "cluster" => &["name", "endpoints"],
         "route" => &["name", "cluster"],
+        "auth_policy" | "consumer" => &["name"],
         _ => &[],
     };
     let placeholder = |key: &str| match key {
@@ -44,6 +47,8 @@ pub(super) fn listener_stub(item: &Value, kept: &mut Vec<&'static str>) -> Liste
         name: salvage(item, "name", kept),
         address: salvage(item, "address", kept),
         backlog: 0,
+        allow_cidrs: Vec::new(),
+        deny_cidrs: Vec::new(),
     }
 }
 
@@ -62,6 +67,20 @@ pub(super) fn route_stub(item: &Value, kept: &mut Vec<&'static str>) -> RouteCon
         name: salvage(item, "name", kept),
         cluster: salvage(item, "cluster", kept),
         ..RouteConfig::default()
+    }
+}
+
+pub(super) fn policy_stub(item: &Value, kept: &mut Vec<&'static str>) -> AuthPolicyConfig {
+    AuthPolicyConfig {
+        name: salvage(item, "name", kept),
+        ..AuthPolicyConfig::default()
+    }
+}
+
+pub(super) fn consumer_stub(item: &Value, kept: &mut Vec<&'static str>) -> ConsumerConfig {
+    ConsumerConfig {
+        name: salvage(item, "name", kept),
+        ..ConsumerConfig::default()
     }
 }
 

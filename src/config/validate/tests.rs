@@ -8,6 +8,8 @@ fn listener(name: &str, address: &str) -> ListenerConfig {
         name: name.into(),
         address: address.into(),
         backlog: 4096,
+        allow_cidrs: Vec::new(),
+        deny_cidrs: Vec::new(),
     }
 }
 

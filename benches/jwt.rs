@@ -60,7 +60,12 @@ fn bench(c: &mut Criterion) {
     let (token, _) = case(Algorithm::RS256);
     let mut cache = TokenCache::new(4096);
     cache.sync(1, 4096);
-    cache.insert(0, token.as_bytes(), Some(NOW + 3600), Rc::new(Identity::default()));
+    cache.insert(
+        0,
+        token.as_bytes(),
+        Some(NOW + 3600),
+        Rc::new(Identity::default()),
+    );
     c.bench_function("jwt_cache_hit", |b| {
         b.iter(|| cache.get(0, black_box(token.as_bytes()), NOW).unwrap())
     });

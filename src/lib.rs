@@ -6,6 +6,7 @@
 //! - [`http`]: the hand-written, strict HTTP/1.1 codec (pure, no I/O).
 //! - [`proxy`]: the per-connection state machine.
 //! - [`route`]: request → route matching.
+//! - [`filter`]: IP rules, authentication, authorization, identity headers.
 //! - [`upstream`]: clusters, load balancing and per-core connection pools.
 //! - [`ratelimit`]: rate-limit algorithms, per-core limiters, lease broker, Redis.
 //! - [`stats`]: per-core counters and their Prometheus exposition.
@@ -15,6 +16,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod filter;
 pub mod http;
 pub mod proxy;
 pub mod ratelimit;

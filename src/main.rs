@@ -31,6 +31,9 @@ enum Command {
         #[arg(short, long, default_value = "config/ringgate.toml")]
         config: PathBuf,
     },
+    /// Read an API key from stdin and print the `sha256:<hex>` form that
+    /// `[[consumer]] api_keys` stores (one trailing newline is ignored).
+    HashKey,
 }
 
 fn load(path: &std::path::Path) -> Result<Snapshot, ExitCode> {
@@ -47,6 +50,25 @@ fn load(path: &std::path::Path) -> Result<Snapshot, ExitCode> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::HashKey => {
+            let mut key = Vec::new();
+            if let Err(e) = std::io::Read::read_to_end(&mut std::io::stdin(), &mut key) {
+                eprintln!("ringgate hash-key: cannot read stdin: {e}");
+                return ExitCode::from(1);
+            }
+            if key.ends_with(b"\n") {
+                key.pop();
+                if key.ends_with(b"\r") {
+                    key.pop();
+                }
+            }
+            if key.is_empty() {
+                eprintln!("ringgate hash-key: no key on stdin");
+                return ExitCode::from(1);
+            }
+            println!("{}", ringgate::filter::auth::apikey::hash_key(&key));
+            ExitCode::SUCCESS
+        }
         Command::Check { config } => match load(&config) {
             Ok(_) => {
                 println!("{}: ok", config.display());

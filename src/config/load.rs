@@ -22,9 +22,12 @@ mod stubs;
 #[cfg(test)]
 mod tests;
 
-use stubs::{cluster_stub, listener_stub, rate_limit_stub, route_stub, skeleton, Stub, Stubs};
+use stubs::{
+    cluster_stub, consumer_stub, listener_stub, policy_stub, rate_limit_stub, route_stub, skeleton,
+    Stub, Stubs,
+};
 
-const SECTIONS: [&str; 10] = [
+const SECTIONS: [&str; 12] = [
     "server",
     "limits",
     "timeouts",
@@ -35,6 +38,8 @@ const SECTIONS: [&str; 10] = [
     "route",
     "rate_limit",
     "redis",
+    "auth_policy",
+    "consumer",
 ];
 
 /// Reads and loads a config file; a read error names the file. Relative
@@ -128,6 +133,8 @@ impl Loader {
             routes: self.list(table.remove("route"), "route", route_stub),
             rate_limits: self.list(table.remove("rate_limit"), "rate_limit", rate_limit_stub),
             redis: self.section(table.remove("redis"), "redis"),
+            auth_policies: self.list(table.remove("auth_policy"), "auth_policy", policy_stub),
+            consumers: self.list(table.remove("consumer"), "consumer", consumer_stub),
         };
         for key in table.keys() {
             self.errors.push(unknown_section(key));
@@ -254,7 +261,8 @@ fn unknown_section(key: &str) -> ConfigError {
         keypath::format(&[Seg::Key(key.to_string())]),
         format!(
             "unknown top-level key{hint}; expected [server], [limits], [timeouts], [proxy], \
-             [admin], [redis], [[listener]], [[cluster]], [[route]] or [[rate_limit]]"
+             [admin], [redis], [[listener]], [[cluster]], [[route]], [[rate_limit]],
+             [[auth_policy]] or [[consumer]]"
         ),
     )
 }

@@ -33,6 +33,10 @@ pub struct Config {
     pub rate_limits: Vec<RateLimitConfig>,
     #[serde(default)]
     pub redis: RedisConfig,
+    #[serde(default, rename = "auth_policy")]
+    pub auth_policies: Vec<AuthPolicyConfig>,
+    #[serde(default, rename = "consumer")]
+    pub consumers: Vec<ConsumerConfig>,
 }
 
 /// `workers = 4` or `workers = "auto"` (one per available core).
@@ -121,6 +125,9 @@ pub struct LimitsConfig {
     /// this size: fewer, larger reads and writes for big bodies, while small
     /// exchanges keep small buffers.
     pub stream_buffer_bytes: ByteSize,
+    /// Verified JWTs remembered per worker (so a hot token costs a hash
+    /// lookup, not a signature check); 0 turns the cache off.
+    pub token_cache_entries: usize,
 }
 
 impl Default for LimitsConfig {
@@ -133,6 +140,7 @@ impl Default for LimitsConfig {
             max_response_header_bytes: ByteSize::kib(64),
             buffer_bytes: ByteSize::kib(16),
             stream_buffer_bytes: ByteSize::kib(64),
+            token_cache_entries: 4096,
         }
     }
 }
@@ -189,6 +197,21 @@ pub struct ProxyConfig {
     pub allow_upgrade: bool,
     /// Add `Via: 1.1 ringgate` to forwarded requests and responses.
     pub add_via: bool,
+    /// Peers (CIDRs) whose `X-Forwarded-For` is believed when deciding the
+    /// client address for IP rules and identity headers.
+    pub trusted_proxies: Vec<String>,
+    /// Headers set from the authenticated identity; always stripped from
+    /// incoming requests, on every route.
+    pub identity_headers: Vec<IdentityHeaderConfig>,
+}
+
+/// One injected identity header: `{ name = "X-User-Id", from = "claim:sub" }`.
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityHeaderConfig {
+    pub name: String,
+    /// `claim:<name>`, `subject`, `consumer`, `scopes`, `roles` or `client_ip`.
+    pub from: String,
 }
 
 impl Default for ProxyConfig {
@@ -197,6 +220,8 @@ impl Default for ProxyConfig {
             forwarded_headers: ForwardedHeaders::XForwarded,
             allow_upgrade: true,
             add_via: false,
+            trusted_proxies: Vec::new(),
+            identity_headers: Vec::new(),
         }
     }
 }
@@ -220,6 +245,12 @@ pub struct ListenerConfig {
     /// Listen backlog passed to listen(2).
     #[serde(default = "default_backlog")]
     pub backlog: u32,
+    /// When not empty, only clients in these CIDRs are served (403 otherwise).
+    #[serde(default)]
+    pub allow_cidrs: Vec<String>,
+    /// Clients in these CIDRs get 403; wins over `allow_cidrs`.
+    #[serde(default)]
+    pub deny_cidrs: Vec<String>,
     /// Terminate TLS on this listener (HTTPS); not set = plain HTTP.
     pub tls: Option<ListenerTlsConfig>,
 }
@@ -390,9 +421,149 @@ pub struct RouteConfig {
     /// Replace the matched prefix (prefix routes), the whole path (exact
     /// routes) or fill a template with the captured `{params}` (template routes).
     pub rewrite: Option<String>,
+    /// Name of the `[[auth_policy]]` requests must pass (401 otherwise).
+    pub auth: Option<String>,
+    /// Scopes the authenticated identity must hold (403 otherwise).
+    pub require_scopes: Option<RequirementConfig>,
+    /// Roles the authenticated identity must hold (403 otherwise).
+    pub require_roles: Option<RequirementConfig>,
+    #[serde(default)]
+    pub allow_cidrs: Vec<String>,
+    #[serde(default)]
+    pub deny_cidrs: Vec<String>,
+    /// Overrides `limits.max_body_bytes` for this route (0: no limit).
+    pub max_body_bytes: Option<ByteSize>,
+    /// Tightens `limits.max_header_bytes` for this route.
+    pub max_header_bytes: Option<ByteSize>,
     /// Names of `[[rate_limit]]` entries checked, in order, for this route.
     #[serde(default)]
     pub rate_limits: Vec<String>,
+}
+
+/// `{ any = ["a", "b"] }` (one of them) or `{ all = ["a", "b"] }` (every one).
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RequirementConfig {
+    pub any: Option<Vec<String>>,
+    pub all: Option<Vec<String>>,
+}
+
+/// `[[auth_policy]]`: how a route's requests authenticate.
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AuthPolicyConfig {
+    pub name: String,
+    pub jwt: Option<JwtConfig>,
+    pub api_key: Option<ApiKeyConfig>,
+    /// Remove the credential header this policy consumed before forwarding.
+    #[serde(default)]
+    pub strip_credentials: bool,
+}
+
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct JwtConfig {
+    pub keys: Vec<JwtKeyConfig>,
+    /// Accepted `iss` values; empty: not checked.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub issuer: Vec<String>,
+    /// Accepted `aud` values (one must match); empty: not checked.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub audience: Vec<String>,
+    /// Clock skew allowed on `exp` and `nbf`.
+    #[serde(default)]
+    pub leeway: Duration,
+    /// Tokens without `exp` are refused.
+    #[serde(default = "default_true")]
+    pub require_exp: bool,
+    #[serde(default)]
+    pub token_from: TokenFromConfig,
+    /// The claim roles are read from.
+    #[serde(default = "default_roles_claim")]
+    pub roles_claim: String,
+}
+
+fn default_roles_claim() -> String {
+    "roles".to_string()
+}
+
+/// Where the token is read from: exactly one of the three. Default:
+/// `Authorization: Bearer <token>`.
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TokenFromConfig {
+    pub header: Option<String>,
+    pub cookie: Option<String>,
+    pub query: Option<String>,
+}
+
+/// One verification key. Exactly one of `secret_env`, `pem_file`, `jwks_file`.
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct JwtKeyConfig {
+    /// Matched against the token's `kid` header (JWKS keys carry their own).
+    pub kid: Option<String>,
+    /// The one algorithm this key verifies (HS256, RS256, ES256, EdDSA, ...).
+    /// For a JWKS file: used for keys that carry no `alg` of their own.
+    pub algorithm: Option<String>,
+    /// HMAC secret: the name of an environment variable holding it.
+    pub secret_env: Option<String>,
+    /// Public key (RSA, EC or Ed25519) in PEM.
+    pub pem_file: Option<String>,
+    /// A JWK Set (JSON); keys are picked by `kid`. Re-read on reload.
+    pub jwks_file: Option<String>,
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyConfig {
+    #[serde(default = "default_api_key_header")]
+    pub header: String,
+    pub query: Option<String>,
+}
+
+fn default_api_key_header() -> String {
+    "X-API-Key".to_string()
+}
+
+/// `[[consumer]]`: a client identified by an API key.
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumerConfig {
+    pub name: String,
+    /// `sha256:<64 hex digits>` of each key (see `ringgate hash-key`).
+    #[serde(default)]
+    pub api_keys: Vec<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Stored for the rate limiter; not enforced by the auth filter.
+    pub rate_limit: Option<ConsumerRateLimit>,
+}
+
+#[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumerRateLimit {
+    pub requests: u64,
+    pub per: Duration,
+}
+
+/// `"a"` or `["a", "b"]`.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        One(String),
+        Many(Vec<String>),
+    }
+    match Raw::deserialize(d) {
+        Ok(Raw::One(s)) => Ok(vec![s]),
+        Ok(Raw::Many(v)) => Ok(v),
+        Err(_) => Err(serde::de::Error::custom(
+            "expected a string or an array of strings",
+        )),
+    }
 }
 
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -7,6 +7,7 @@ use super::{
     Config, ConfigError, ConfigErrors, OnMissingKey, OnRedisErrorConfig, RateAlgorithm,
     RateBackend, RateLimitConfig, RateMode,
 };
+use crate::filter::Filters;
 use crate::ratelimit::{
     Algorithm, Backend, KeyPart, LimitSpec, MissingKey, Mode, OnRedisError, RedisSpec, Rule,
 };
@@ -39,6 +40,10 @@ pub struct Snapshot {
     pub rate_limits: Vec<LimitSpec>,
     /// `[redis]`, when an address is set.
     pub redis: Option<RedisSpec>,
+    /// Every method some route lists, sorted (for 405 `Allow`).
+    pub route_methods: Vec<String>,
+    /// IP rules, auth policies, consumers, identity headers (runtime form).
+    pub filters: Filters,
 }
 
 impl Snapshot {
@@ -135,8 +140,22 @@ impl Snapshot {
                 },
             }
         });
-        match router {
-            Some(router) if errors.is_empty() => Ok(Snapshot {
+        let mut route_methods: Vec<String> = config
+            .routes
+            .iter()
+            .flat_map(|r| r.methods.iter().cloned())
+            .collect();
+        route_methods.sort_unstable();
+        route_methods.dedup();
+        let filters = match Filters::build(&config) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                errors.extend(e);
+                None
+            }
+        };
+        match (router, filters) {
+            (Some(router), Some(filters)) if errors.is_empty() => Ok(Snapshot {
                 generation,
                 config,
                 router,
@@ -145,6 +164,8 @@ impl Snapshot {
                 listener_tls,
                 rate_limits,
                 redis,
+                filters,
+                route_methods,
             }),
             _ => Err(ConfigErrors(errors)),
         }

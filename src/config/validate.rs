@@ -41,6 +41,12 @@ pub fn validate(cfg: &Config) -> Vec<ConfigError> {
     lists::check_clusters(&cfg.clusters, &mut out);
     lists::check_routes(&cfg.routes, &cfg.clusters, &mut out);
     ratelimit::check(cfg, &mut out);
+    // Policies, consumers, CIDR lists, identity headers and per-route
+    // limits: the filter builder owns them (it also reads key files and
+    // secrets, so a bad key is found at load, not at the first request).
+    if let Err(errors) = crate::filter::Filters::build(cfg) {
+        out.extend(errors);
+    }
     out
 }
 

@@ -47,6 +47,13 @@ pub enum ProxyError {
     /// Over a rate limit (429), or Redis unreachable with
     /// `on_redis_error = "deny"` (503); carries the response headers.
     RateLimited(Limited),
+    /// 401: no credentials, or credentials that were rejected (the reason
+    /// says which: `missing_credentials`, `invalid_token`, `token_expired`, ...).
+    Unauthorized(&'static str),
+    /// 403: `ip_denied`, `insufficient_scope`, `insufficient_role`.
+    Forbidden(&'static str),
+    /// 405: the path is served, but not for this method; the `Allow` value.
+    MethodNotAllowed(String),
 }
 
 impl ProxyError {
@@ -67,8 +74,36 @@ impl ProxyError {
             }
             UpstreamConnectTimeout | UpstreamTimeout => 504,
             RateLimited(l) => l.status(),
+            Unauthorized(_) => 401,
+            Forbidden(_) => 403,
+            MethodNotAllowed(_) => 405,
             ClientIo | UpstreamBodyBroken => return None,
         })
+    }
+
+    /// Appends the extra header lines this error's response carries:
+    /// `WWW-Authenticate` for 401 and scope/role 403s (RFC 6750 §3),
+    /// `Allow` for 405.
+    pub fn write_extra_headers(&self, out: &mut Vec<u8>) {
+        use ProxyError::*;
+        match self {
+            Unauthorized("missing_credentials") => {
+                out.extend_from_slice(b"WWW-Authenticate: Bearer realm=\"ringgate\"\r\n")
+            }
+            Unauthorized(_) => out.extend_from_slice(
+                b"WWW-Authenticate: Bearer realm=\"ringgate\", error=\"invalid_token\"\r\n",
+            ),
+            Forbidden("insufficient_scope" | "insufficient_role") => out.extend_from_slice(
+                b"WWW-Authenticate: Bearer realm=\"ringgate\", error=\"insufficient_scope\"\r\n",
+            ),
+            MethodNotAllowed(allow) => {
+                out.extend_from_slice(b"Allow: ");
+                out.extend_from_slice(allow.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+            RateLimited(l) => l.write_headers(out),
+            _ => {}
+        }
     }
 
     /// A short machine-readable reason: the JSON `error` field and a metric label.
@@ -92,6 +127,8 @@ impl ProxyError {
             UpstreamBodyBroken => "upstream_body_broken",
             UpgradeRefused => "upgrade_refused",
             RateLimited(l) => l.reason(),
+            Unauthorized(r) | Forbidden(r) => r,
+            MethodNotAllowed(_) => "method_not_allowed",
         }
     }
 }
@@ -115,6 +152,20 @@ pub static REJECT_REASONS: &[&str] = &[
     "upgrade_refused",
     "rate_limited",
     "rate_limit_unavailable",
+    "method_not_allowed",
+    // Filters: IP rules, authentication (401), authorization (403).
+    "ip_denied",
+    "missing_credentials",
+    "invalid_token",
+    "token_algorithm_mismatch",
+    "token_unknown_key",
+    "token_expired",
+    "token_not_yet_valid",
+    "token_invalid_issuer",
+    "token_invalid_audience",
+    "invalid_api_key",
+    "insufficient_scope",
+    "insufficient_role",
     // Upstream failures.
     "upstream_connect_failed",
     "upstream_connect_timeout",
@@ -184,7 +235,7 @@ pub fn write_error_response(out: &mut Vec<u8>, status: u16, reason: &str, keep_a
 }
 
 /// `write_error_response` with extra header lines (each ending in CRLF),
-/// e.g. `Retry-After` and `RateLimit-*` on a 429.
+/// e.g. `Retry-After` and `RateLimit-*` on a 429, `WWW-Authenticate` on a 401.
 pub fn write_error_response_with(
     out: &mut Vec<u8>,
     status: u16,
@@ -211,7 +262,9 @@ pub fn write_error_response_with(
     crate::http::write_decimal(u64::from(status), out);
     out.push(b' ');
     out.extend_from_slice(status_text(status).as_bytes());
-    out.extend_from_slice(b"\r\nContent-Type: application/json\r\nContent-Length: ");
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(extra_headers);
+    out.extend_from_slice(b"Content-Type: application/json\r\nContent-Length: ");
     crate::http::write_decimal(body.len() as u64, out);
     if !keep_alive {
         out.extend_from_slice(b"\r\nConnection: close");
@@ -228,6 +281,7 @@ pub fn status_text(status: u16) -> &'static str {
         200 => "OK",
         204 => "No Content",
         400 => "Bad Request",
+        401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
@@ -341,6 +395,38 @@ mod tests {
         });
         assert_eq!(unavailable.status(), Some(503));
         assert_ne!(reason_index(unavailable.reason()), 0);
+    }
+
+    #[test]
+    fn auth_errors_carry_their_challenge() {
+        let render = |e: ProxyError| {
+            let mut extra = Vec::new();
+            e.write_extra_headers(&mut extra);
+            let mut out = Vec::new();
+            write_error_response_with(&mut out, e.status().unwrap(), e.reason(), true, &extra);
+            assert_ne!(reason_index(e.reason()), 0, "{e}");
+            String::from_utf8(out).unwrap()
+        };
+        let missing = render(ProxyError::Unauthorized("missing_credentials"));
+        assert!(
+            missing.starts_with("HTTP/1.1 401 Unauthorized\r\n"),
+            "{missing}"
+        );
+        assert!(missing.contains("\r\nWWW-Authenticate: Bearer realm=\"ringgate\"\r\n"));
+        let bad = render(ProxyError::Unauthorized("token_expired"));
+        assert!(bad.contains("error=\"invalid_token\""), "{bad}");
+        let scope = render(ProxyError::Forbidden("insufficient_scope"));
+        assert!(scope.starts_with("HTTP/1.1 403 Forbidden\r\n"));
+        assert!(scope.contains("error=\"insufficient_scope\""));
+        let ip = render(ProxyError::Forbidden("ip_denied"));
+        assert!(!ip.contains("WWW-Authenticate"));
+        let body = ip.split_once("\r\n\r\n").unwrap().1;
+        assert_eq!(body, "{\"error\":\"ip_denied\",\"status\":403}");
+        let m = render(ProxyError::MethodNotAllowed("GET, HEAD".into()));
+        assert!(m.contains("\r\nAllow: GET, HEAD\r\n"), "{m}");
+        for e in crate::filter::auth::AuthError::ALL {
+            assert_ne!(reason_index(e.reason()), 0, "{e:?}");
+        }
     }
 
     #[test]

@@ -12,6 +12,8 @@ use super::io::{write_vec, Inbound, IoFail};
 use super::upstream::{acquire, Acquired};
 use super::ClientStream;
 use crate::config::Snapshot;
+use crate::filter::acl::IpRules;
+use crate::filter::{Denial, RouteRules};
 use crate::http::{
     BodyFraming, ChunkedDecoder, Method, ParseStatus, RequestHead, ResponseHead, ResponseParser,
     TargetForm, Version,
@@ -31,6 +33,8 @@ pub struct Scratch {
     pub up_buf: Vec<u8>,
     /// Re-chunking and de-chunking.
     pub extra: Vec<u8>,
+    /// Identity header lines for the upstream head.
+    pub inject: Vec<u8>,
 }
 
 /// What the connection loop does after an exchange.
@@ -135,14 +139,43 @@ fn prepare(
     route::check_path(path).map_err(|e| ProxyError::BadPath(e.reason()))?;
     let host = head.host.map(|s| s.get(buf));
     let header = |name: &str| head.header(buf, name);
-    let m = snap
+    let Some(m) = snap
         .router
         .lookup(host, path, head.method_span.get(buf), &header)
-        .ok_or(ProxyError::NoRoute)?;
-    let target = &snap.routes[m.route];
+    else {
+        return Err(no_route(snap, host, path, &header));
+    };
 
-    // Authentication and authorization (401/403) go here, before the rate
-    // limit: they fill `consumer` and `claim` of the LimitSubject below.
+    // IP rules (403), authentication (401), authorization (403); routes
+    // and listeners without rules skip all of it.
+    let filters = &snap.filters;
+    let rules = filters.route(m.route);
+    let listener_rules = filters.listener(downstream.listener);
+    let mut inject: &[u8] = &[];
+    let mut strip_more: &[Box<[u8]>] = &[];
+    if filters.needed(rules, listener_rules) {
+        scratch.inject.clear();
+        admit(
+            ctx,
+            snap,
+            rules,
+            listener_rules,
+            head,
+            buf,
+            downstream,
+            &mut scratch.inject,
+        )?;
+        inject = &scratch.inject;
+        if let Some(r) = rules {
+            strip_more = &r.strip;
+            if r.max_header_bytes.is_some_and(|max| head.head_len > max) {
+                return Err(ProxyError::BadRequest(crate::http::ParseError {
+                    kind: crate::http::ParseErrorKind::HeadersTooLarge,
+                }));
+            }
+        }
+    }
+    let target = &snap.routes[m.route];
 
     // Rate limits (429). Routes without any pay one emptiness check.
     let mut rate_headers = None;
@@ -168,7 +201,9 @@ fn prepare(
     }
 
     let limits = &snap.config.limits;
-    let max_body = limits.max_body_bytes.0;
+    let max_body = rules
+        .and_then(|r| r.max_body_bytes)
+        .unwrap_or(limits.max_body_bytes.0);
     let body = match head.framing {
         BodyFraming::ContentLength(n) if max_body > 0 && n > max_body => {
             return Err(ProxyError::BodyTooLarge)
@@ -198,6 +233,9 @@ fn prepare(
         default_host: snap.clusters[snap.routes[m.route].cluster]
             .default_host
             .as_bytes(),
+        strip: &filters.identity.strip,
+        strip_more,
+        inject,
     };
     head::write_request_head(&mut scratch.out, buf, head, &scratch.path, &fwd, upgrade);
     Ok(Prepared {
@@ -211,6 +249,66 @@ fn prepare(
         rate_headers,
         rate_pending,
     })
+}
+
+/// The filters of DESIGN.md §4 for one request; identity header lines for
+/// the upstream go to `inject`.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn admit(
+    ctx: &CoreCtx,
+    snap: &Snapshot,
+    rules: Option<&RouteRules>,
+    listener_rules: Option<&IpRules>,
+    head: &RequestHead,
+    buf: &[u8],
+    downstream: &Downstream,
+    inject: &mut Vec<u8>,
+) -> Result<(), ProxyError> {
+    let filters = &snap.filters;
+    let admission = filters
+        .admit(
+            rules,
+            listener_rules,
+            head,
+            buf,
+            downstream.ip.ip,
+            &ctx.tokens,
+            snap.generation,
+        )
+        .map_err(|d| match d {
+            Denial::Unauthenticated(e) => ProxyError::Unauthorized(e.reason()),
+            Denial::Forbidden(r) => ProxyError::Forbidden(r),
+        })?;
+    admission.write_headers(filters, inject);
+    Ok(())
+}
+
+/// 404, or 405 with `Allow` when the same request with another method
+/// would have matched a route (error path only: one lookup per method
+/// that some route lists).
+#[cold]
+fn no_route<'a>(
+    snap: &Snapshot,
+    host: Option<&[u8]>,
+    path: &'a [u8],
+    header: &dyn Fn(&str) -> Option<&'a [u8]>,
+) -> ProxyError {
+    let allowed: Vec<&str> = snap
+        .route_methods
+        .iter()
+        .filter(|m| {
+            snap.router
+                .lookup(host, path, m.as_bytes(), header)
+                .is_some()
+        })
+        .map(String::as_str)
+        .collect();
+    if allowed.is_empty() {
+        ProxyError::NoRoute
+    } else {
+        ProxyError::MethodNotAllowed(allowed.join(", "))
+    }
 }
 
 /// Answers the client with an error (when it can still be answered).
@@ -228,11 +326,15 @@ pub(super) async fn reject<C: ClientStream>(
     };
     stats.response(status);
     scratch.out.clear();
-    let mut extra = Vec::new();
-    if let ProxyError::RateLimited(l) = &err {
-        l.write_headers(&mut extra);
-    }
-    write_error_response_with(&mut scratch.out, status, err.reason(), keep_alive, &extra);
+    scratch.extra.clear();
+    err.write_extra_headers(&mut scratch.extra);
+    write_error_response_with(
+        &mut scratch.out,
+        status,
+        err.reason(),
+        keep_alive,
+        &scratch.extra,
+    );
     let deadline = Instant::now() + ctx.snapshot().config.timeouts.client_body.get();
     match write_vec(&mut client.stream, &mut scratch.out, deadline).await {
         Ok(()) if keep_alive => Next::KeepAlive,

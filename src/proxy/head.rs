@@ -31,6 +31,8 @@ pub struct Downstream {
     pub ip: ClientIp,
     /// "http" or "https": the scheme the client used to reach us.
     pub proto: &'static str,
+    /// Index of the listener that accepted the connection (its IP rules).
+    pub listener: usize,
 }
 
 /// Adds header lines (each ending in CRLF) to a complete head in `out`,
@@ -53,6 +55,16 @@ pub struct Forwarding<'a> {
     /// Sent as `Host` when the request has none (HTTP/1.0 allows that; the
     /// HTTP/1.1 request we send upstream does not).
     pub default_host: &'a [u8],
+    /// Lower-case names of incoming headers to drop (identity headers, which
+    /// only the gateway may set, and consumed credentials).
+    pub strip: &'a [Box<[u8]>],
+    pub strip_more: &'a [Box<[u8]>],
+    /// Complete header lines (CRLF-terminated) to add: the verified identity.
+    pub inject: &'a [u8],
+}
+
+fn listed(name: &[u8], names: &[Box<[u8]>]) -> bool {
+    names.iter().any(|n| name.eq_ignore_ascii_case(n))
 }
 
 fn name_is(name: &[u8], lower: &str) -> bool {
@@ -82,6 +94,11 @@ pub fn write_request_head(
     for h in &req.headers {
         let name = h.name.get(buf);
         if req.is_hop_by_hop(buf, h) || name_is(name, "expect") {
+            continue;
+        }
+        if (!fwd.strip.is_empty() || !fwd.strip_more.is_empty())
+            && (listed(name, fwd.strip) || listed(name, fwd.strip_more))
+        {
             continue;
         }
         match fwd.headers {
@@ -140,6 +157,7 @@ pub fn write_request_head(
     if fwd.add_via {
         out.extend_from_slice(b"Via: 1.1 ringgate\r\n");
     }
+    out.extend_from_slice(fwd.inject);
     out.extend_from_slice(b"\r\n");
 }
 

@@ -52,6 +52,7 @@ pub async fn serve<C: ClientStream>(
         path: Vec::with_capacity(256),
         up_buf: ctx.bufs.get(),
         extra: Vec::new(),
+        inject: Vec::new(),
     };
     let mut snap = ctx.snapshot();
     let mut parser = RequestParser::new(limits_of(&snap));
@@ -63,6 +64,7 @@ pub async fn serve<C: ClientStream>(
     let downstream = head::Downstream {
         ip: head::ClientIp::new(peer.ip()),
         proto: if listener.tls { "https" } else { "http" },
+        listener: listener.index,
     };
     // The scheme the client used to reach us, for X-Forwarded-Proto / Forwarded.
     loop {

@@ -14,6 +14,7 @@ use super::bufs::BufPool;
 use super::conns::ConnRegistry;
 use super::Shared;
 use crate::config::Snapshot;
+use crate::filter::auth::cache::TokenCache;
 use crate::ratelimit::CoreLimiter;
 use crate::stats::CoreStats;
 use crate::upstream::{Pool, RoundRobin};
@@ -39,6 +40,8 @@ pub struct CoreCtx {
     pub conns: Rc<ConnRegistry>,
     pub bufs: BufPool,
     pub draining: Cell<bool>,
+    /// Verified JWTs of this core; follows the snapshot generation itself.
+    pub tokens: RefCell<TokenCache>,
 }
 
 impl CoreCtx {
@@ -63,6 +66,7 @@ impl CoreCtx {
             conns: Rc::new(ConnRegistry::default()),
             bufs: BufPool::new(buf_bytes, 1024),
             draining: Cell::new(false),
+            tokens: RefCell::new(TokenCache::new(0)),
         }
     }
 

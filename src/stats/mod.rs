@@ -35,7 +35,7 @@ impl Counter {
 
 /// How many distinct reasons a request can be rejected for (see
 /// `proxy::error::REJECT_REASONS`).
-pub const MAX_REASONS: usize = 64;
+pub const MAX_REASONS: usize = 96;
 
 /// One core's counters. Aligned to a cache line pair so two cores' slots never
 /// share a line (adjacent-line prefetch makes 128 the safe figure on x86_64).

@@ -41,12 +41,19 @@ impl Gateway {
     /// Writes `toml` to a file and runs `ringgate run` on it; returns once
     /// every listener has printed its bound address.
     pub fn start(toml: &str) -> Gateway {
+        Gateway::start_with_env(toml, &[])
+    }
+
+    /// `start` with extra environment variables for the gateway process
+    /// (secrets named by `secret_env`), leaving the test process's own alone.
+    pub fn start_with_env(toml: &str, env: &[(&str, &str)]) -> Gateway {
         let dir = tempdir::TempDir::new();
         let path = dir.0.join("ringgate.toml");
         std::fs::write(&path, toml).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_ringgate"))
             .args(["run", "--config"])
             .arg(&path)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -100,6 +107,16 @@ impl Gateway {
         }
     }
 
+    /// The config file the gateway runs on (rewrite it, then `signal(1)`).
+    pub fn config_path(&self) -> std::path::PathBuf {
+        self._dir.0.join("ringgate.toml")
+    }
+
+    /// A private directory for the test's own files (removed with the gateway).
+    pub fn dir(&self) -> std::path::PathBuf {
+        self._dir.0.clone()
+    }
+
     /// The address of the first (or only) listener named `main`.
     pub fn addr(&self) -> SocketAddr {
         self.listeners["main"]
@@ -145,11 +162,6 @@ impl Gateway {
             .unwrap_or_else(|| panic!("no sample {sample} in:\n{text}"))
             .parse()
             .unwrap()
-    }
-
-    /// The config file the gateway runs on (rewrite it, then SIGHUP to reload).
-    pub fn config_path(&self) -> std::path::PathBuf {
-        self._dir.0.join("ringgate.toml")
     }
 
     pub fn stderr(&self) -> String {

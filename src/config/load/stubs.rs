@@ -3,7 +3,9 @@
 
 use toml::{Table, Value};
 
-use crate::config::schema::{ClusterConfig, ListenerConfig, RateLimitConfig, RouteConfig};
+use crate::config::schema::{
+    AuthPolicyConfig, ClusterConfig, ConsumerConfig, ListenerConfig, RateLimitConfig, RouteConfig,
+};
 use crate::config::units::Duration;
 
 /// Type-correct placeholders for a section's required fields (see
@@ -14,6 +16,7 @@ pub(super) fn skeleton(section: &str) -> Table {
         "cluster" => &["name", "endpoints"],
         "route" => &["name", "cluster"],
         "rate_limit" => &["name", "requests", "per"],
+        "auth_policy" | "consumer" => &["name"],
         _ => &[],
     };
     let placeholder = |key: &str| match key {
@@ -48,6 +51,8 @@ pub(super) fn listener_stub(item: &Value, kept: &mut Vec<&'static str>) -> Liste
         address: salvage(item, "address", kept),
         backlog: 0,
         tls: None,
+        allow_cidrs: Vec::new(),
+        deny_cidrs: Vec::new(),
     }
 }
 
@@ -85,6 +90,20 @@ pub(super) fn rate_limit_stub(item: &Value, kept: &mut Vec<&'static str>) -> Rat
         on_missing_key: Default::default(),
         lease_size: None,
         lease_ttl: Duration::from_millis(100),
+    }
+}
+
+pub(super) fn policy_stub(item: &Value, kept: &mut Vec<&'static str>) -> AuthPolicyConfig {
+    AuthPolicyConfig {
+        name: salvage(item, "name", kept),
+        ..AuthPolicyConfig::default()
+    }
+}
+
+pub(super) fn consumer_stub(item: &Value, kept: &mut Vec<&'static str>) -> ConsumerConfig {
+    ConsumerConfig {
+        name: salvage(item, "name", kept),
+        ..ConsumerConfig::default()
     }
 }
 

@@ -9,6 +9,8 @@ fn listener(name: &str, address: &str) -> ListenerConfig {
         address: address.into(),
         backlog: 4096,
         tls: None,
+        allow_cidrs: Vec::new(),
+        deny_cidrs: Vec::new(),
     }
 }
 

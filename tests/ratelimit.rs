@@ -422,3 +422,31 @@ fn a_flood_of_distinct_keys_keeps_memory_bounded() {
         "RSS grew from {before} KiB to {after} KiB"
     );
 }
+
+/// Limits keyed by what authentication found: each API-key consumer has its
+/// own budget, and `on_missing_key = "skip"` proves the key really was the
+/// consumer (with no consumer the limit would not apply at all).
+#[test]
+fn consumer_keys_come_from_authentication() {
+    let up = Upstream::hello();
+    let extra = format!(
+        "[[auth_policy]]\nname = \"keys\"\napi_key = {{ header = \"X-API-Key\" }}\n\n\
+         [[consumer]]\nname = \"acme\"\napi_keys = [\"{acme}\"]\n\n\
+         [[consumer]]\nname = \"globex\"\napi_keys = [\"{globex}\"]\n\n\
+         [[rate_limit]]\nname = \"per-consumer\"\nkey = [\"consumer\"]\non_missing_key = \"skip\"\n\
+         algorithm = \"fixed_window\"\nrequests = 3\nper = \"1h\"\n\n\
+         [[route]]\nname = \"api\"\ncluster = \"up\"\nauth = \"keys\"\nrate_limits = [\"per-consumer\"]\n",
+        acme = ringgate::filter::auth::apikey::hash_key(b"acme-key"),
+        globex = ringgate::filter::auth::apikey::hash_key(b"globex-key"),
+    );
+    let gw = Gateway::start(&common::gateway::config(&[up.addr], &extra));
+    let mut c = Client::connect(gw.addr());
+    let mut as_key = |key: &str| {
+        c.request(format!("GET / HTTP/1.1\r\nHost: t\r\nX-API-Key: {key}\r\n\r\n").as_bytes())
+            .status
+    };
+    let acme: Vec<u16> = (0..5).map(|_| as_key("acme-key")).collect();
+    assert_eq!(acme, [200, 200, 200, 429, 429], "acme's own budget of 3");
+    let globex: Vec<u16> = (0..4).map(|_| as_key("globex-key")).collect();
+    assert_eq!(globex, [200, 200, 200, 429], "globex counts separately");
+}

@@ -90,6 +90,9 @@ pub struct Identity {
     /// Pre-formatted `Name: value\r\n` lines for every identity header
     /// except `client_ip`.
     pub headers: Vec<u8>,
+    /// The token's top-level claims that have a text form (see
+    /// `claim_text`), for `claim:NAME` rate-limit keys.
+    pub claims: Vec<(String, String)>,
 }
 
 impl Identity {
@@ -107,6 +110,13 @@ impl Identity {
             scopes,
             roles,
             headers: Vec::new(),
+            claims: claims
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), claim_text(v)?)))
+                        .collect()
+                })
+                .unwrap_or_default(),
         };
         for spec in &config.specs {
             let value = match &spec.source {
@@ -121,6 +131,14 @@ impl Identity {
             }
         }
         id
+    }
+
+    /// A claim of the verified token as text, when it has one.
+    pub fn claim(&self, name: &str) -> Option<&str> {
+        self.claims
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 

@@ -13,7 +13,7 @@ use super::upstream::{acquire, Acquired};
 use super::ClientStream;
 use crate::config::Snapshot;
 use crate::filter::acl::IpRules;
-use crate::filter::{Denial, RouteRules};
+use crate::filter::{Admission, Denial, RouteRules};
 use crate::http::{
     BodyFraming, ChunkedDecoder, Method, ParseStatus, RequestHead, ResponseHead, ResponseParser,
     TargetForm, Version,
@@ -153,9 +153,10 @@ fn prepare(
     let listener_rules = filters.listener(downstream.listener);
     let mut inject: &[u8] = &[];
     let mut strip_more: &[Box<[u8]>] = &[];
+    let mut admission = None;
     if filters.needed(rules, listener_rules) {
         scratch.inject.clear();
-        admit(
+        admission = Some(admit(
             ctx,
             snap,
             rules,
@@ -164,7 +165,7 @@ fn prepare(
             buf,
             downstream,
             &mut scratch.inject,
-        )?;
+        )?);
         inject = &scratch.inject;
         if let Some(r) = rules {
             strip_more = &r.strip;
@@ -181,14 +182,20 @@ fn prepare(
     let mut rate_headers = None;
     let mut rate_pending = None;
     if !target.rate_limits.is_empty() {
-        let no_claims = |_: &str| None;
+        // Who authentication found, and the client address after trusted
+        // proxies; without filters, the direct peer and no identity.
+        let who = admission
+            .as_ref()
+            .and_then(|a| a.who.as_ref())
+            .map(|w| w.identity());
+        let claim = |name: &str| who.and_then(|id| id.claim(name));
         let subject = LimitSubject {
-            client_ip: downstream.ip.ip,
+            client_ip: admission.as_ref().map_or(downstream.ip.ip, |a| a.client),
             route: m.route,
             route_name: &target.name,
             header: &header,
-            consumer: None,
-            claim: &no_claims,
+            consumer: who.and_then(|id| id.consumer.as_deref()),
+            claim: &claim,
         };
         match ctx
             .limiter()
@@ -252,19 +259,20 @@ fn prepare(
 }
 
 /// The filters of DESIGN.md §4 for one request; identity header lines for
-/// the upstream go to `inject`.
+/// the upstream go to `inject`. The admission (who, from which address)
+/// feeds the rate limits' consumer, claim and client-IP keys.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
-fn admit(
-    ctx: &CoreCtx,
-    snap: &Snapshot,
-    rules: Option<&RouteRules>,
+fn admit<'s>(
+    ctx: &'s CoreCtx,
+    snap: &'s Snapshot,
+    rules: Option<&'s RouteRules>,
     listener_rules: Option<&IpRules>,
     head: &RequestHead,
     buf: &[u8],
     downstream: &Downstream,
     inject: &mut Vec<u8>,
-) -> Result<(), ProxyError> {
+) -> Result<Admission<'s>, ProxyError> {
     let filters = &snap.filters;
     let admission = filters
         .admit(
@@ -281,7 +289,7 @@ fn admit(
             Denial::Forbidden(r) => ProxyError::Forbidden(r),
         })?;
     admission.write_headers(filters, inject);
-    Ok(())
+    Ok(admission)
 }
 
 /// 404, or 405 with `Allow` when the same request with another method

@@ -4,8 +4,8 @@
 use bench_harness::compare::measure::rep_from_json;
 use bench_harness::compare::output::format_utc;
 use bench_harness::compare::procstat::{
-    parse_children, parse_cpu_busy, parse_stat, system_busy_s, tree_cpu_s, tree_ticks, ProcSource,
-    ProcStat,
+    parse_children, parse_cpu_busy, parse_schedstat_wait_ns, parse_stat, system_busy_s, tree_cpu_s,
+    tree_runq_wait_s, tree_ticks, ProcSource, ProcStat,
 };
 use bench_harness::compare::scenario::{self, SCENARIOS};
 use bench_harness::compare::summary::{spread, ProxyResult, ScenarioResult, Spread};
@@ -39,6 +39,46 @@ fn stat_parses_names_with_spaces_and_parentheses() {
         let s = parse_stat(&stat_line(7, comm, 11, 22)).unwrap();
         assert_eq!((s.pid, s.utime, s.stime), (7, 11, 22), "comm {comm:?}");
     }
+}
+
+#[test]
+fn schedstat_wait_is_the_second_field() {
+    assert_eq!(
+        parse_schedstat_wait_ns("2663416153 6044190611 98012\n"),
+        Some(6_044_190_611)
+    );
+    assert_eq!(parse_schedstat_wait_ns("12"), None);
+    assert_eq!(parse_schedstat_wait_ns(""), None);
+}
+
+#[test]
+fn runq_wait_of_a_starved_thread_grows() {
+    // Two threads pinned to one CPU, both busy: each waits for the other,
+    // and the wait must show (the proxy starvation check relies on it).
+    // Sampled while they still live: an exited thread's schedstat is gone.
+    let me = std::process::id();
+    let before = tree_runq_wait_s(me);
+    let until = Instant::now() + Duration::from_millis(300);
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let done_rx = std::sync::Arc::new(std::sync::Mutex::new(done_rx));
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let done_rx = done_rx.clone();
+            std::thread::spawn(move || {
+                monoio::utils::bind_to_cpu_set([0]).unwrap();
+                while Instant::now() < until {}
+                let _ = done_rx.lock().unwrap().recv();
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(400));
+    let waited = tree_runq_wait_s(me) - before;
+    drop(done_tx);
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    assert!(
+        waited > 0.05,
+        "two busy threads on one CPU for 0.3 s waited {waited} s"
+    );
 }
 
 #[test]
@@ -222,6 +262,7 @@ fn sample() -> ScenarioResult {
             {
                 let mut r = result("haproxy", &[18.0], &[45_000.0], 50);
                 r.other_cpu_pct = 37.0;
+                r.proxy_wait_pct = 61.0;
                 r
             },
             ProxyResult::new("broken", Vec::new(), Some("did not start: bind".into())),
@@ -245,7 +286,9 @@ fn ratios_flags_and_tables() {
     assert!(md.contains("| proxy | req/s | p50 | p99 | p99.9 | CPU µs/req |"));
     assert!(md.contains("| ringgate | 51000 (50000–52000) |"));
     assert!(md.contains("11.00 (10.00–12.00) | 1.27 | 0.52 |"));
-    assert!(md.contains("⚠ errors 4.8% > 1%; ⚠ other processes: 37% CPU"));
+    assert!(md.contains(
+        "⚠ errors 4.8% > 1%; ⚠ other processes: 37% CPU; ⚠ starved: waited for its CPU 61% of the time"
+    ));
     assert!(md.contains("FAILED: did not start: bind"));
     let text = table::text(&sc);
     assert_eq!(text.lines().count(), 2 + 4);

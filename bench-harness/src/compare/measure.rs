@@ -4,7 +4,7 @@
 //! process startup are outside it.
 
 use super::child::{Guarded, Stream};
-use super::procstat::{system_busy_s, tree_cpu_s};
+use super::procstat::{system_busy_s, tree_cpu_s, tree_runq_wait_s};
 use super::scenario::Scenario;
 use super::Settings;
 use serde::Serialize;
@@ -37,6 +37,10 @@ pub struct Rep {
     /// (all CPUs' user+system minus proxy, origin and load generator), in
     /// % of one CPU. High values mean someone else disturbed the run.
     pub other_cpu_pct: f64,
+    /// Time the proxy's threads were runnable but waited for their CPU
+    /// (run-queue wait from /proc/PID/task/TID/schedstat), in % of the
+    /// window. High values mean other work on the proxy CPU starved it.
+    pub proxy_wait_pct: f64,
 }
 
 /// CPU counters read at one edge of the measured window.
@@ -44,6 +48,8 @@ pub struct Rep {
 struct Sample {
     at: std::time::Instant,
     proxy_s: f64,
+    /// Run-queue wait of the proxy tree.
+    proxy_wait_s: f64,
     /// Origin and load generator trees.
     ours_s: f64,
     system_s: f64,
@@ -54,6 +60,7 @@ impl Sample {
         Sample {
             at: std::time::Instant::now(),
             proxy_s: tree_cpu_s(proxy),
+            proxy_wait_s: tree_runq_wait_s(proxy),
             ours_s: others.iter().map(|&p| tree_cpu_s(p)).sum(),
             system_s: system_busy_s(),
         }
@@ -64,6 +71,12 @@ impl Sample {
         let window = later.at.duration_since(self.at).as_secs_f64().max(1e-3);
         let ours = (later.proxy_s - self.proxy_s) + (later.ours_s - self.ours_s);
         ((later.system_s - self.system_s - ours) / window * 100.0).max(0.0)
+    }
+
+    /// The proxy's run-queue wait between two samples, in % of the window.
+    fn proxy_wait_pct(&self, later: &Sample) -> f64 {
+        let window = later.at.duration_since(self.at).as_secs_f64().max(1e-3);
+        ((later.proxy_wait_s - self.proxy_wait_s) / window * 100.0).max(0.0)
     }
 }
 
@@ -104,6 +117,7 @@ pub fn rep_from_json(doc: &Value, cpu_s: f64) -> Result<Rep, String> {
             1.0
         },
         other_cpu_pct: 0.0,
+        proxy_wait_pct: 0.0,
     })
 }
 
@@ -166,5 +180,6 @@ pub fn run_rep(s: &Settings, sc: &Scenario, addr: SocketAddr, pids: Pids) -> Res
     let doc: Value = serde_json::from_str(&stdout).map_err(|e| format!("load JSON: {e}"))?;
     let mut rep = rep_from_json(&doc, after.proxy_s - before.proxy_s)?;
     rep.other_cpu_pct = before.other_pct(&after);
+    rep.proxy_wait_pct = before.proxy_wait_pct(&after);
     Ok(rep)
 }

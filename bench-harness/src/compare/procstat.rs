@@ -81,23 +81,48 @@ impl ProcSource for Proc {
 /// Bound on the tree walk, so a fork bomb or a PID loop cannot hang us.
 const MAX_TREE: usize = 4096;
 
-/// utime + stime, in clock ticks, of `root` and all its descendants.
-/// Processes that vanish mid-walk count as zero.
-pub fn tree_ticks(src: &impl ProcSource, root: u32) -> u64 {
+/// `root` and all its descendants, each once.
+pub fn tree_pids(src: &impl ProcSource, root: u32) -> Vec<u32> {
     let mut stack = vec![root];
     let mut seen = Vec::new();
-    let mut total = 0;
     while let Some(pid) = stack.pop() {
         if seen.contains(&pid) || seen.len() >= MAX_TREE {
             continue;
         }
         seen.push(pid);
-        if let Some(s) = src.stat(pid).as_deref().and_then(parse_stat) {
-            total += s.utime + s.stime;
-        }
         stack.extend(src.children(pid));
     }
-    total
+    seen
+}
+
+/// utime + stime, in clock ticks, of `root` and all its descendants.
+/// Processes that vanish mid-walk count as zero.
+pub fn tree_ticks(src: &impl ProcSource, root: u32) -> u64 {
+    tree_pids(src, root)
+        .into_iter()
+        .filter_map(|pid| src.stat(pid).as_deref().and_then(parse_stat))
+        .map(|s| s.utime + s.stime)
+        .sum()
+}
+
+/// The run-queue wait of /proc/PID/task/TID/schedstat (its second field,
+/// in ns): time the thread was runnable but another task had its CPU.
+pub fn parse_schedstat_wait_ns(text: &str) -> Option<u64> {
+    text.split_ascii_whitespace().nth(1)?.parse().ok()
+}
+
+/// Seconds the threads of `root` and its descendants have spent waiting
+/// for a CPU so far. A pinned proxy that waits is starved by other work on
+/// its CPU, and its req/s and latency then measure that work, not itself.
+pub fn tree_runq_wait_s(root: u32) -> f64 {
+    let ns: u64 = tree_pids(&Proc, root)
+        .into_iter()
+        .filter_map(|pid| fs::read_dir(format!("/proc/{pid}/task")).ok())
+        .flat_map(|tasks| tasks.flatten())
+        .filter_map(|t| fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|text| parse_schedstat_wait_ns(&text))
+        .sum();
+    ns as f64 / 1e9
 }
 
 /// CPU seconds used by the tree rooted at `root` so far.

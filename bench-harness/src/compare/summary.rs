@@ -10,6 +10,9 @@ pub const MAX_ERROR_RATE: f64 = 0.01;
 /// Foreign CPU use (in % of one CPU) above which a result is noted as
 /// disturbed: on 2 cores, other work competes with the measured processes.
 pub const MAX_OTHER_CPU_PCT: f64 = 10.0;
+/// Run-queue wait of the proxy (in % of the window) above which a result
+/// is noted as starved: the proxy wanted its CPU and something else had it.
+pub const MAX_PROXY_WAIT_PCT: f64 = 5.0;
 
 /// Median with the range it came from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -58,6 +61,8 @@ pub struct ProxyResult {
     pub flagged: bool,
     /// Worst repetition's foreign CPU use, % of one CPU.
     pub other_cpu_pct: f64,
+    /// Worst repetition's proxy run-queue wait, % of the window.
+    pub proxy_wait_pct: f64,
     /// Median req/s and CPU µs/req divided by nginx's (same scenario).
     pub rps_vs_nginx: Option<f64>,
     pub cpu_vs_nginx: Option<f64>,
@@ -70,6 +75,7 @@ impl ProxyResult {
         };
         let error_rate = reps.iter().map(|r| r.error_rate).fold(0.0, f64::max);
         let other_cpu_pct = reps.iter().map(|r| r.other_cpu_pct).fold(0.0, f64::max);
+        let proxy_wait_pct = reps.iter().map(|r| r.proxy_wait_pct).fold(0.0, f64::max);
         ProxyResult {
             proxy: proxy.to_string(),
             requests_per_s: col(|r| r.requests_per_s),
@@ -80,6 +86,7 @@ impl ProxyResult {
             error_rate,
             flagged: error_rate > MAX_ERROR_RATE,
             other_cpu_pct,
+            proxy_wait_pct,
             reps,
             error,
             rps_vs_nginx: None,

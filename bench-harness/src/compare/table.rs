@@ -1,7 +1,9 @@
 //! The side-by-side tables: aligned text for the terminal and Markdown
 //! for docs/BENCHMARKS.md. Both are built from the same rows.
 
-use super::summary::{ScenarioResult, Spread, MAX_ERROR_RATE, MAX_OTHER_CPU_PCT};
+use super::summary::{
+    ScenarioResult, Spread, MAX_ERROR_RATE, MAX_OTHER_CPU_PCT, MAX_PROXY_WAIT_PCT,
+};
 use std::fmt::Write as _;
 
 const HEADER: [&str; 9] = [
@@ -69,6 +71,12 @@ pub fn rows(sc: &ScenarioResult) -> Vec<[String; 9]> {
             }
             if r.other_cpu_pct > MAX_OTHER_CPU_PCT {
                 note.push(format!("⚠ other processes: {:.0}% CPU", r.other_cpu_pct));
+            }
+            if r.proxy_wait_pct > MAX_PROXY_WAIT_PCT {
+                note.push(format!(
+                    "⚠ starved: waited for its CPU {:.0}% of the time",
+                    r.proxy_wait_pct
+                ));
             }
             if r.error.is_some() {
                 note.push(format!("{} rep(s), then failed", r.reps.len()));

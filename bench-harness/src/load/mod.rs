@@ -74,6 +74,9 @@ pub struct LoadArgs {
     /// the server's own self-signed certificate). Required for https.
     #[arg(long, value_name = "FILE")]
     cacert: Option<PathBuf>,
+    /// No TLS session resumption: every new connection does a full handshake.
+    #[arg(long)]
+    no_tls_resume: bool,
     /// Per-request timeout (default 5s).
     #[arg(long, value_parser = parse_duration)]
     timeout: Option<Duration>,

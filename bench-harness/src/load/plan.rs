@@ -129,7 +129,7 @@ pub fn build(args: &LoadArgs) -> Result<Plan, String> {
             return Err("https:// URLs need --cacert FILE (the certificates to trust)".into())
         }
         (Some(host), Some(file)) => Some(super::tls::TlsTarget {
-            config: super::tls::client_config(file)?,
+            config: super::tls::client_config(file, !args.no_tls_resume)?,
             name: super::tls::server_name(&host)?,
         }),
     };

@@ -23,8 +23,9 @@ pub struct TlsTarget {
 }
 
 /// A client config trusting exactly the PEM certificates in `cacert`
-/// (a CA, or a self-signed server certificate), offering `http/1.1`.
-pub fn client_config(cacert: &Path) -> Result<Arc<rustls::ClientConfig>, String> {
+/// (a CA, or a self-signed server certificate), offering `http/1.1`;
+/// resuming sessions (rustls' default in-memory cache) when `resume`.
+pub fn client_config(cacert: &Path, resume: bool) -> Result<Arc<rustls::ClientConfig>, String> {
     let mut roots = rustls::RootCertStore::empty();
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cacert)
         .and_then(|it| it.collect::<Result<_, _>>())
@@ -41,6 +42,9 @@ pub fn client_config(cacert: &Path) -> Result<Arc<rustls::ClientConfig>, String>
         .with_root_certificates(roots)
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    if !resume {
+        config.resumption = rustls::client::Resumption::disabled();
+    }
     Ok(Arc::new(config))
 }
 

@@ -59,7 +59,7 @@ fn ringgate_config_has_one_pinned_worker_and_the_origin() {
         ringgate: "methods = [\"GET\"]",
         ..Snippets::default()
     };
-    let text = confgen::ringgate(1, 9123, &snip);
+    let text = confgen::ringgate(1, 9123, &snip, None);
     let v: toml::Value = toml::from_str(&text).expect("valid TOML");
     assert_eq!(v["server"]["workers"].as_integer(), Some(1));
     assert_eq!(
@@ -84,7 +84,7 @@ fn nginx_proxy_config() {
         nginx_location: "proxy_set_header X-Test 1;",
         ..Snippets::default()
     };
-    let text = confgen::nginx_proxy(&dir, 1, 18080, 19001, &snip);
+    let text = confgen::nginx_proxy(&dir, 1, 18080, 19001, &snip, None);
     for want in [
         "daemon off;",
         "worker_processes 1;",
@@ -122,7 +122,7 @@ fn haproxy_config() {
         haproxy_frontend: "    http-request set-header X-Test 1",
         ..Snippets::default()
     };
-    let text = confgen::haproxy(1, 18081, 19003, &snip);
+    let text = confgen::haproxy(1, 18081, 19003, &snip, None);
     for want in [
         "nbthread 1",
         "cpu-map 1/1 1",
@@ -144,4 +144,75 @@ fn haproxy_config() {
     std::fs::write(&file, &text).unwrap();
     check(Command::new("haproxy").arg("-c").arg("-f").arg(&file));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every scenario's nginx and haproxy configs, with the TLS certificate
+/// the HTTPS scenarios use, pass the real checkers.
+#[test]
+fn every_scenario_config_is_valid() {
+    use bench_harness::compare::proxy::ProxyKind;
+    use bench_harness::compare::scenario::SCENARIOS;
+    let dir = scratch("scenarios");
+    let tls = bench_harness::compare::cert::write(&dir).unwrap();
+    for sc in SCENARIOS {
+        let t = sc.tls.then_some(&tls);
+        let sub = dir.join(sc.name);
+        std::fs::create_dir_all(&sub).unwrap();
+        if sc.runs_on(ProxyKind::Nginx) {
+            let text = confgen::nginx_proxy(&sub, 1, 18080, 19001, &sc.snippets, t);
+            if sc.tls {
+                assert!(text.contains("listen 127.0.0.1:18080 ssl"), "{text}");
+                assert!(text.contains("ssl_certificate_key"), "{text}");
+            }
+            nginx_test(&sub, &text);
+        }
+        if sc.runs_on(ProxyKind::Haproxy) {
+            let text = confgen::haproxy(1, 18081, 19003, &sc.snippets, t);
+            if sc.tls {
+                assert!(text.contains(" ssl crt "), "{text}");
+            }
+            if installed("haproxy") {
+                let file = sub.join("haproxy.cfg");
+                std::fs::write(&file, &text).unwrap();
+                check(Command::new("haproxy").arg("-c").arg("-f").arg(&file));
+            }
+        }
+        let rg = confgen::ringgate(1, 9123, &sc.snippets, t);
+        assert_eq!(rg.contains("[listener.tls]"), sc.tls, "{rg}");
+        // The TOML must parse (ringgate check runs in compare_e2e).
+        rg.parse::<toml::Table>().unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn new_scenarios_snippets() {
+    use bench_harness::compare::proxy::ProxyKind;
+    use bench_harness::compare::scenario::select;
+    let names: Vec<String> = [
+        "https-keepalive",
+        "https-new-conn",
+        "jwt-auth",
+        "rate-limit",
+    ]
+    .map(String::from)
+    .to_vec();
+    let s = select(Some(&names)).unwrap();
+    assert!(s[0].tls && s[1].tls && !s[2].tls && !s[3].tls);
+    assert!(s[1].load_args.contains(&"--new-conn"));
+    assert!(s[2].jwt && s[2].runs_on(ProxyKind::Ringgate) && !s[2].runs_on(ProxyKind::Nginx));
+    assert!(s[2]
+        .snippets
+        .ringgate
+        .contains("secret_env = \"RINGBENCH_JWT_SECRET\""));
+    assert!(s[3].snippets.ringgate.contains("rate_limits = [\"bench\"]"));
+    assert!(s[3].snippets.nginx_http.contains("limit_req_zone"));
+    assert!(s[3]
+        .snippets
+        .nginx_location
+        .contains("limit_req zone=bench"));
+    assert!(s[3].snippets.haproxy_frontend.contains("track-sc0"));
+    assert_eq!(s[2].baseline, Some("small-get"));
+    let token = bench_harness::compare::cert::jwt_token().unwrap();
+    assert_eq!(token.split('.').count(), 3);
 }

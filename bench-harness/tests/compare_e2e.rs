@@ -131,13 +131,50 @@ fn compare_ringgate_small_get() {
     );
 }
 
+/// Every scenario's ringgate config (TLS listener, auth policy with its
+/// secret in the environment, rate limit) passes `ringgate check`.
+#[test]
+fn every_scenario_ringgate_config_passes_ringgate_check() {
+    use bench_harness::compare::scenario::{JWT_SECRET, JWT_SECRET_ENV, SCENARIOS};
+    let Some(ringgate) = ringgate_bin() else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("ringbench-rg-all-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tls = bench_harness::compare::cert::write(&dir).unwrap();
+    for sc in SCENARIOS {
+        let text = bench_harness::compare::confgen::ringgate(
+            1,
+            9001,
+            &sc.snippets,
+            sc.tls.then_some(&tls),
+        );
+        let file = dir.join(format!("{}.toml", sc.name));
+        std::fs::write(&file, &text).unwrap();
+        let out = Command::new(&ringgate)
+            .arg("check")
+            .arg("--config")
+            .arg(&file)
+            .env(JWT_SECRET_ENV, JWT_SECRET)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}\n{text}",
+            sc.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn generated_ringgate_config_passes_ringgate_check() {
     let Some(ringgate) = ringgate_bin() else {
         return;
     };
     let snippets = Default::default();
-    let text = bench_harness::compare::confgen::ringgate(1, 9001, &snippets);
+    let text = bench_harness::compare::confgen::ringgate(1, 9001, &snippets, None);
     let file = std::env::temp_dir().join(format!("ringbench-rg-{}.toml", std::process::id()));
     std::fs::write(&file, text).unwrap();
     let out = Command::new(ringgate)

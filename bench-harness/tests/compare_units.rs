@@ -246,6 +246,7 @@ fn sample() -> ScenarioResult {
     let mut sc = ScenarioResult {
         scenario: "small-get".into(),
         about: "a <test> & more".into(),
+        baseline: None,
         results: vec![
             result(
                 "ringgate",

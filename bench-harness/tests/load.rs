@@ -156,3 +156,95 @@ fn marks_announce_the_measured_window() {
         assert!(start < end, "{err}");
     }
 }
+
+/// `openssl s_server -www` (one response per connection) with a generated
+/// certificate; skipped when openssl is not installed.
+struct TlsServer {
+    child: std::process::Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl TlsServer {
+    fn start(name: &str) -> Option<TlsServer> {
+        use std::process::{Command, Stdio};
+        let dir = std::env::temp_dir().join(format!("ringbench-tls-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let tls = bench_harness::compare::cert::write(&dir).unwrap();
+        let port = bench_harness::compare::probe::free_port().unwrap();
+        let child = Command::new("openssl")
+            .args(["s_server", "-quiet", "-www", "-accept"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("-cert")
+            .arg(&tls.cert)
+            .arg("-key")
+            .arg(&tls.key)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let Ok(child) = child else {
+            eprintln!("openssl not installed: skipping");
+            return None;
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "s_server never listened"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(TlsServer { child, port, dir })
+    }
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn https_with_cacert_and_full_handshakes() {
+    let Some(server) = TlsServer::start("ok") else {
+        return;
+    };
+    let url = format!("https://127.0.0.1:{}/", server.port);
+    let cacert = server.dir.join("tls-cert.pem");
+    let cacert = cacert.to_str().unwrap();
+    for extra in [&[][..], &["--no-tls-resume"][..]] {
+        let mut args = vec!["-n", "20", "-c", "2", "-t", "1", "--new-conn"];
+        args.extend(["--cacert", cacert, &url]);
+        args.extend(extra);
+        let v = load_json(&args, LIMIT);
+        assert_eq!(n(&v, &["status", "2xx"]), 20.0, "{v}");
+        assert_eq!(n(&v, &["errors", "total"]), 0.0, "{v}");
+    }
+    // A certificate the server does not have: every handshake fails.
+    let other = std::env::temp_dir().join(format!("ringbench-tls-other-{}", std::process::id()));
+    std::fs::create_dir_all(&other).unwrap();
+    let wrong = bench_harness::compare::cert::write(&other).unwrap().cert;
+    let v = load_json(
+        &[
+            "-n",
+            "3",
+            "-c",
+            "1",
+            "-t",
+            "1",
+            "--timeout",
+            "2s",
+            "--new-conn",
+            "--cacert",
+            wrong.to_str().unwrap(),
+            &url,
+        ],
+        LIMIT,
+    );
+    let _ = std::fs::remove_dir_all(&other);
+    assert_eq!(n(&v, &["status", "2xx"]), 0.0, "{v}");
+    assert!(n(&v, &["errors", "connect"]) >= 3.0, "{v}");
+}

@@ -134,7 +134,20 @@ pub fn load_args(s: &Settings, sc: &Scenario, addr: SocketAddr) -> Vec<String> {
         args.push("--body-file".into());
         args.push(body_file(s, sc).display().to_string());
     }
-    args.push(format!("http://{addr}{}", sc.path));
+    if sc.jwt {
+        if let Some(token) = &s.jwt {
+            args.push("-H".into());
+            args.push(format!("Authorization: Bearer {token}"));
+        }
+    }
+    match (&s.tls, sc.tls) {
+        (Some(files), true) => {
+            args.push("--cacert".into());
+            args.push(files.cert.display().to_string());
+            args.push(format!("https://{addr}{}", sc.path));
+        }
+        _ => args.push(format!("http://{addr}{}", sc.path)),
+    }
     args
 }
 

@@ -4,6 +4,7 @@
 //! and proxy, several repetitions of warmup + measured window; the figure
 //! of merit is the proxy process tree's CPU µs per request.
 
+pub mod cert;
 pub mod child;
 pub mod confgen;
 pub mod measure;
@@ -88,12 +89,16 @@ pub struct Settings {
     pub haproxy: String,
     /// Scratch directory for configs, logs and bodies; removed at the end.
     pub dir: PathBuf,
+    /// The self-signed certificate, made when an HTTPS scenario runs.
+    pub tls: Option<confgen::TlsFiles>,
+    /// The jwt-auth scenario's bearer token, made when it runs.
+    pub jwt: Option<String>,
 }
 
 pub fn run(args: CompareArgs) -> Result<(), String> {
     if args.list {
         for s in scenario::SCENARIOS {
-            println!("{:<10} {}", s.name, s.about);
+            println!("{:<16} {}", s.name, s.about);
         }
         return Ok(());
     }
@@ -104,7 +109,13 @@ pub fn run(args: CompareArgs) -> Result<(), String> {
     child::install_signal_handlers();
     child::raise_nofile_limit();
     let scratch = output::Scratch::new()?;
-    let settings = settings(&args, scratch.path.clone())?;
+    let mut settings = settings(&args, scratch.path.clone())?;
+    if scenarios.iter().any(|s| s.tls) {
+        settings.tls = Some(cert::write(&settings.dir)?);
+    }
+    if scenarios.iter().any(|s| s.jwt) {
+        settings.jwt = Some(cert::jwt_token()?);
+    }
     let started = output::utc_timestamp();
     let results = run_all(&settings, &args.proxies, &scenarios)?;
     output::write_all(&args, &settings, &started, &results)
@@ -128,6 +139,8 @@ fn settings(args: &CompareArgs, dir: PathBuf) -> Result<Settings, String> {
         nginx: args.nginx.clone(),
         haproxy: args.haproxy.clone(),
         dir,
+        tls: None,
+        jwt: None,
     })
 }
 
@@ -150,12 +163,26 @@ fn run_all(
             scenario: sc.name.into(),
             about: sc.about.into(),
             results: Vec::new(),
+            baseline: None,
         };
-        for &kind in proxies {
+        for &kind in proxies.iter().filter(|&&k| sc.runs_on(k)) {
             child::check_interrupted()?;
             res.results.push(run_proxy(s, sc, kind, &origin));
         }
+        if res.results.is_empty() {
+            eprintln!(
+                "ringbench compare: {}: skipped (runs only on {:?})",
+                sc.name, sc.only
+            );
+            continue;
+        }
         res.compute_ratios();
+        if let Some(base) = sc
+            .baseline
+            .and_then(|b| all.iter().find(|r: &&ScenarioResult| r.scenario == b))
+        {
+            res.compute_baseline(base);
+        }
         eprint!("{}", table::text(&res));
         all.push(res);
     }

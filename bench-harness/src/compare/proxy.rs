@@ -2,7 +2,7 @@
 //! child pinned to its CPU, and waiting until it answers.
 
 use super::child::{Guarded, Stream};
-use super::scenario::Scenario;
+use super::scenario::{Scenario, JWT_SECRET, JWT_SECRET_ENV};
 use super::{confgen, probe, Settings};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -138,12 +138,24 @@ pub fn start_proxy(
 ) -> Result<Running, String> {
     let cpu = s.proxy_cpu;
     let dir = make_dir(&s.dir.join(format!("{}-{}", kind.name(), sc.name)))?;
+    let tls = if sc.tls {
+        Some(s.tls.as_ref().ok_or("no TLS certificate was made")?)
+    } else {
+        None
+    };
+    let opts = probe_opts(s, sc)?;
     let mut r = match kind {
         ProxyKind::Ringgate => {
             let conf = dir.join("ringgate.toml");
-            write(&conf, &confgen::ringgate(cpu, origin_port, &sc.snippets))?;
+            write(
+                &conf,
+                &confgen::ringgate(cpu, origin_port, &sc.snippets, tls),
+            )?;
             let mut cmd = Command::new(&s.ringgate);
             cmd.arg("run").arg("--config").arg(&conf);
+            if sc.jwt {
+                cmd.env(JWT_SECRET_ENV, JWT_SECRET);
+            }
             let log = dir.join("stderr.log");
             let mut child = Guarded::spawn("ringgate", cmd, Some(cpu), Some(&log))?;
             let addr = child.wait_line(Stream::Stdout, STARTUP, |l| {
@@ -159,7 +171,7 @@ pub fn start_proxy(
             let conf = dir.join("nginx.conf");
             write(
                 &conf,
-                &confgen::nginx_proxy(&dir, cpu, port, origin_port, &sc.snippets),
+                &confgen::nginx_proxy(&dir, cpu, port, origin_port, &sc.snippets, tls),
             )?;
             let child = spawn_nginx("nginx", &s.nginx, &dir, &conf, cpu)?;
             Running {
@@ -172,7 +184,7 @@ pub fn start_proxy(
             let conf = dir.join("haproxy.cfg");
             write(
                 &conf,
-                &confgen::haproxy(cpu, port, origin_port, &sc.snippets),
+                &confgen::haproxy(cpu, port, origin_port, &sc.snippets, tls),
             )?;
             let mut cmd = Command::new(&s.haproxy);
             cmd.arg("-f").arg(&conf).arg("-db");
@@ -184,7 +196,21 @@ pub fn start_proxy(
             }
         }
     };
-    probe::wait_ok(r.addr, sc.path, STARTUP, || r.child.alive())
+    probe::wait_ok_with(r.addr, sc.path, &opts, STARTUP, || r.child.alive())
         .map_err(|e| r.child.failure(&e))?;
     Ok(r)
+}
+
+/// TLS and headers a request to a proxy in scenario `sc` needs.
+fn probe_opts(s: &Settings, sc: &Scenario) -> Result<probe::Opts, String> {
+    let mut opts = probe::Opts::default();
+    if sc.tls {
+        let files = s.tls.as_ref().ok_or("no TLS certificate was made")?;
+        opts.tls = Some(probe::tls_config(&files.cert)?);
+    }
+    if sc.jwt {
+        let token = s.jwt.as_ref().ok_or("no JWT was made")?;
+        opts.headers.push(format!("Authorization: Bearer {token}"));
+    }
+    Ok(opts)
 }

@@ -27,6 +27,15 @@ const NONE: Snippets = Snippets {
     haproxy_frontend: "",
 };
 
+use super::proxy::ProxyKind;
+
+/// Name of the environment variable that carries the jwt-auth scenario's
+/// HS256 secret to ringgate (`secret_env`).
+pub const JWT_SECRET_ENV: &str = "RINGBENCH_JWT_SECRET";
+/// The HS256 secret: a benchmark fixture, not a credential (32 bytes, the
+/// HS256 minimum ringgate accepts).
+pub const JWT_SECRET: &str = "ringbench-jwt-auth-scenario-key!";
+
 #[derive(Debug, Clone, Copy)]
 pub struct Scenario {
     pub name: &'static str,
@@ -41,7 +50,38 @@ pub struct Scenario {
     /// `--body-file`.
     pub body_bytes: Option<usize>,
     pub snippets: Snippets,
+    /// Clients speak HTTPS to the proxy (plain HTTP to the origin), with a
+    /// self-signed certificate generated for the run and shared by all.
+    pub tls: bool,
+    /// Requests carry `Authorization: Bearer <HS256 JWT>` signed with
+    /// [`JWT_SECRET`]; ringgate gets the secret in [`JWT_SECRET_ENV`].
+    pub jwt: bool,
+    /// The proxies that can run this scenario; empty: all of them.
+    pub only: &'static [ProxyKind],
+    /// Also report each proxy's req/s and CPU µs/req relative to its own
+    /// result in this scenario (same run), when that was measured.
+    pub baseline: Option<&'static str>,
 }
+
+impl Scenario {
+    pub fn runs_on(&self, kind: ProxyKind) -> bool {
+        self.only.is_empty() || self.only.contains(&kind)
+    }
+}
+
+/// The defaults of the fields most scenarios leave alone.
+const PLAIN: Scenario = Scenario {
+    name: "",
+    about: "",
+    path: "/",
+    load_args: &[],
+    body_bytes: None,
+    snippets: NONE,
+    tls: false,
+    jwt: false,
+    only: &[],
+    baseline: None,
+};
 
 pub const SCENARIOS: &[Scenario] = &[
     Scenario {
@@ -51,6 +91,7 @@ pub const SCENARIOS: &[Scenario] = &[
         load_args: &["-c", "64"],
         body_bytes: None,
         snippets: NONE,
+        ..PLAIN
     },
     Scenario {
         name: "10k",
@@ -59,6 +100,7 @@ pub const SCENARIOS: &[Scenario] = &[
         load_args: &["-c", "64"],
         body_bytes: None,
         snippets: NONE,
+        ..PLAIN
     },
     Scenario {
         name: "1m",
@@ -67,6 +109,7 @@ pub const SCENARIOS: &[Scenario] = &[
         load_args: &["-c", "16"],
         body_bytes: None,
         snippets: NONE,
+        ..PLAIN
     },
     Scenario {
         name: "post-4k",
@@ -82,6 +125,7 @@ pub const SCENARIOS: &[Scenario] = &[
         ],
         body_bytes: Some(4096),
         snippets: NONE,
+        ..PLAIN
     },
     Scenario {
         name: "conn-1000",
@@ -90,6 +134,7 @@ pub const SCENARIOS: &[Scenario] = &[
         load_args: &["-c", "1000"],
         body_bytes: None,
         snippets: NONE,
+        ..PLAIN
     },
     Scenario {
         name: "new-conn",
@@ -98,6 +143,63 @@ pub const SCENARIOS: &[Scenario] = &[
         load_args: &["-c", "64", "--new-conn"],
         body_bytes: None,
         snippets: NONE,
+        ..PLAIN
+    },
+    Scenario {
+        name: "https-keepalive",
+        about: "HTTPS GET (TLS to the proxy, HTTP to the origin), keep-alive, 64 connections",
+        load_args: &["-c", "64"],
+        tls: true,
+        baseline: Some("small-get"),
+        ..PLAIN
+    },
+    Scenario {
+        name: "https-new-conn",
+        about: "HTTPS GET, a new TLS connection (full handshake) per request, 64 at a time",
+        load_args: &["-c", "64", "--new-conn", "--no-tls-resume"],
+        tls: true,
+        baseline: Some("new-conn"),
+        ..PLAIN
+    },
+    Scenario {
+        name: "jwt-auth",
+        about: "GET with an HS256 bearer token verified by the proxy (ringgate only), 64 connections",
+        load_args: &["-c", "64"],
+        jwt: true,
+        only: &[ProxyKind::Ringgate],
+        baseline: Some("small-get"),
+        snippets: Snippets {
+            ringgate: r#"auth = "bench"
+
+[[auth_policy]]
+name = "bench"
+[auth_policy.jwt]
+keys = [{ algorithm = "HS256", secret_env = "RINGBENCH_JWT_SECRET" }]
+"#,
+            ..NONE
+        },
+        ..PLAIN
+    },
+    Scenario {
+        name: "rate-limit",
+        about: "GET through a per-client-IP rate limit checked on every request, never hit",
+        load_args: &["-c", "64"],
+        baseline: Some("small-get"),
+        snippets: Snippets {
+            ringgate: r#"rate_limits = ["bench"]
+
+[[rate_limit]]
+name = "bench"
+key = ["client_ip"]
+requests = 100000000
+per = "1s"
+"#,
+            nginx_http: "    limit_req_zone $binary_remote_addr zone=bench:10m rate=100000000r/s;\n",
+            nginx_location: "            limit_req zone=bench burst=1000000 nodelay;\n",
+            haproxy_frontend: "    stick-table type ip size 100k expire 10s store http_req_rate(1s)\n    http-request track-sc0 src\n    http-request deny deny_status 429 if { sc_http_req_rate(0) gt 100000000 }\n",
+            ..NONE
+        },
+        ..PLAIN
     },
 ];
 

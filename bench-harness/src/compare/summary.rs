@@ -66,6 +66,10 @@ pub struct ProxyResult {
     /// Median req/s and CPU µs/req divided by nginx's (same scenario).
     pub rps_vs_nginx: Option<f64>,
     pub cpu_vs_nginx: Option<f64>,
+    /// Median req/s and CPU µs/req divided by this proxy's own in the
+    /// scenario's baseline (e.g. small-get), same run.
+    pub rps_vs_baseline: Option<f64>,
+    pub cpu_vs_baseline: Option<f64>,
 }
 
 impl ProxyResult {
@@ -91,6 +95,8 @@ impl ProxyResult {
             error,
             rps_vs_nginx: None,
             cpu_vs_nginx: None,
+            rps_vs_baseline: None,
+            cpu_vs_baseline: None,
         }
     }
 
@@ -104,6 +110,8 @@ pub struct ScenarioResult {
     pub scenario: String,
     pub about: String,
     pub results: Vec<ProxyResult>,
+    /// The scenario the `*_vs_baseline` ratios compare with.
+    pub baseline: Option<String>,
 }
 
 impl ScenarioResult {
@@ -119,6 +127,23 @@ impl ScenarioResult {
             let ratio = |a: f64, b: f64| (b > 0.0).then(|| a / b);
             r.rps_vs_nginx = ratio(r.requests_per_s.median, rps);
             r.cpu_vs_nginx = ratio(r.cpu_us_per_req.median, cpu);
+        }
+    }
+
+    /// Fills in each proxy's ratios to its own result in `base`.
+    pub fn compute_baseline(&mut self, base: &ScenarioResult) {
+        self.baseline = Some(base.scenario.clone());
+        for r in self.results.iter_mut().filter(|r| r.has_data()) {
+            let Some(b) = base
+                .results
+                .iter()
+                .find(|b| b.proxy == r.proxy && b.has_data())
+            else {
+                continue;
+            };
+            let ratio = |a: f64, b: f64| (b > 0.0).then(|| a / b);
+            r.rps_vs_baseline = ratio(r.requests_per_s.median, b.requests_per_s.median);
+            r.cpu_vs_baseline = ratio(r.cpu_us_per_req.median, b.cpu_us_per_req.median);
         }
     }
 }

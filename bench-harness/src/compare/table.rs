@@ -81,6 +81,15 @@ pub fn rows(sc: &ScenarioResult) -> Vec<[String; 9]> {
             if r.error.is_some() {
                 note.push(format!("{} rep(s), then failed", r.reps.len()));
             }
+            if let (Some(base), Some(rps), Some(cpu)) =
+                (&sc.baseline, r.rps_vs_baseline, r.cpu_vs_baseline)
+            {
+                note.push(format!(
+                    "vs own {base}: req/s {:+.1}%, CPU µs/req {:+.1}%",
+                    (rps - 1.0) * 100.0,
+                    (cpu - 1.0) * 100.0
+                ));
+            }
             [
                 r.proxy.clone(),
                 with_range(&r.requests_per_s, 0),

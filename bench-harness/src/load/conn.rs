@@ -2,6 +2,7 @@
 //! responses, record latency, repeat. Buffers live as long as the
 //! connection, so the steady state allocates nothing.
 
+use super::tls::Stream;
 use super::worker::Worker;
 use crate::http::{ResponseFramer, Step, MAX_HEAD_BYTES};
 use crate::stats::ErrorKind;
@@ -69,7 +70,7 @@ async fn pace(scheduled: Instant) -> Instant {
 }
 
 struct Conn {
-    stream: Option<TcpStream>,
+    stream: Option<Stream>,
     /// Bytes read; `rbuf[pos..]` is not yet framed.
     rbuf: Vec<u8>,
     pos: usize,
@@ -126,11 +127,18 @@ impl Conn {
 
     async fn connect(&mut self) -> bool {
         let w = self.w.clone();
-        let attempt =
-            monoio::time::timeout(w.plan.timeout, TcpStream::connect_addr(w.plan.addr)).await;
+        let open = async {
+            let s = TcpStream::connect_addr(w.plan.addr).await?;
+            let _ = s.set_nodelay(true);
+            match &w.plan.tls {
+                None => Ok(Stream::Plain(s)),
+                Some(tls) => Stream::handshake(s, tls).await,
+            }
+        };
+        // The TLS handshake counts as part of connecting, with one timeout.
+        let attempt = monoio::time::timeout(w.plan.timeout, open).await;
         match attempt {
             Ok(Ok(s)) => {
-                let _ = s.set_nodelay(true);
                 self.stream = Some(s);
                 true
             }

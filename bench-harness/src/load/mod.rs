@@ -6,6 +6,7 @@ mod conn;
 mod plan;
 mod progress;
 mod report;
+mod tls;
 mod worker;
 
 use crate::rt;
@@ -17,8 +18,8 @@ use std::time::{Duration, Instant};
 
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct LoadArgs {
-    /// Target URL(s), `http://host:port/path`; `URL@WEIGHT` weights a URL.
-    /// All URLs must share one host:port.
+    /// Target URL(s), `http://host:port/path` or `https://...`; `URL@WEIGHT`
+    /// weights a URL. All URLs must share one scheme and host:port.
     urls: Vec<String>,
     /// Weight per URL, in order (alternative to `URL@WEIGHT`).
     #[arg(long = "weight")]
@@ -69,6 +70,13 @@ pub struct LoadArgs {
     /// TOML file with the same settings and several `[[request]]`s.
     #[arg(long)]
     scenario: Option<PathBuf>,
+    /// PEM file with the certificates to trust for `https://` URLs (a CA, or
+    /// the server's own self-signed certificate). Required for https.
+    #[arg(long, value_name = "FILE")]
+    cacert: Option<PathBuf>,
+    /// No TLS session resumption: every new connection does a full handshake.
+    #[arg(long)]
+    no_tls_resume: bool,
     /// Per-request timeout (default 5s).
     #[arg(long, value_parser = parse_duration)]
     timeout: Option<Duration>,

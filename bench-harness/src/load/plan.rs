@@ -42,6 +42,8 @@ pub struct Plan {
     pub keepalive: bool,
     pub pipeline: usize,
     pub timeout: Duration,
+    /// Set for `https://` URLs.
+    pub tls: Option<super::tls::TlsTarget>,
 }
 
 impl Plan {
@@ -119,7 +121,18 @@ pub fn build(args: &LoadArgs) -> Result<Plan, String> {
     } else {
         scenario.keepalive.unwrap_or(true)
     };
-    let (addr, templates, cumulative) = encode_all(&specs, keepalive)?;
+    let (addr, templates, cumulative, tls_host) = encode_all(&specs, keepalive)?;
+    let tls = match (tls_host, &args.cacert) {
+        (None, None) => None,
+        (None, Some(_)) => return Err("--cacert is only for https:// URLs".into()),
+        (Some(_), None) => {
+            return Err("https:// URLs need --cacert FILE (the certificates to trust)".into())
+        }
+        (Some(host), Some(file)) => Some(super::tls::TlsTarget {
+            config: super::tls::client_config(file, !args.no_tls_resume)?,
+            name: super::tls::server_name(&host)?,
+        }),
+    };
     let dur = |flag: Option<Duration>, file: &Option<String>| -> Result<Option<Duration>, String> {
         flag.map_or_else(
             || file.as_deref().map(parse_duration).transpose(),
@@ -160,6 +173,7 @@ pub fn build(args: &LoadArgs) -> Result<Plan, String> {
         keepalive,
         pipeline: args.pipeline.or(scenario.pipeline).unwrap_or(1),
         timeout: dur(args.timeout, &scenario.timeout)?.unwrap_or(DEFAULT_TIMEOUT),
+        tls,
     };
     validate(&plan)?;
     Ok(plan)
@@ -270,10 +284,12 @@ fn split_weight(s: &str) -> Result<(String, Option<u32>), String> {
     }
 }
 
-type Encoded = (SocketAddr, Vec<Template>, Vec<u64>);
+/// Address, templates, cumulative weights, and the host for https URLs.
+type Encoded = (SocketAddr, Vec<Template>, Vec<u64>, Option<String>);
 
 fn encode_all(specs: &[RequestSpec], keepalive: bool) -> Result<Encoded, String> {
     let mut addr = None;
+    let mut tls = None;
     let mut templates = Vec::new();
     let mut cumulative = Vec::new();
     let mut total = 0u64;
@@ -286,7 +302,14 @@ fn encode_all(specs: &[RequestSpec], keepalive: bool) -> Result<Encoded, String>
                 spec.url
             ));
         }
+        if addr.is_some() && tls != url.tls {
+            return Err(format!(
+                "all URLs must share one scheme (`{}` differs)",
+                spec.url
+            ));
+        }
         addr = Some(a);
+        tls = url.tls.clone();
         let bytes = encode_request(spec, &url, keepalive)?;
         templates.push(Template {
             bytes: Box::leak(bytes.into_boxed_slice()),
@@ -299,7 +322,7 @@ fn encode_all(specs: &[RequestSpec], keepalive: bool) -> Result<Encoded, String>
     if total == 0 {
         return Err("at least one request needs a weight above 0".into());
     }
-    Ok((addr.ok_or("no requests")?, templates, cumulative))
+    Ok((addr.ok_or("no requests")?, templates, cumulative, tls))
 }
 
 fn encode_request(spec: &RequestSpec, url: &Url, keepalive: bool) -> Result<Vec<u8>, String> {
@@ -345,20 +368,24 @@ fn encode_request(spec: &RequestSpec, url: &Url, keepalive: bool) -> Result<Vec<
     Ok(out)
 }
 
-/// The parts of an `http://` URL the generator needs.
+/// The parts of an `http://` or `https://` URL the generator needs.
 #[derive(Debug, PartialEq, Eq)]
 struct Url {
     authority: String,
     host: String,
     port: u16,
     path: String,
+    /// `https://`: the host, the name the server's certificate must carry.
+    tls: Option<String>,
 }
 
 impl Url {
     fn parse(s: &str) -> Result<Url, String> {
-        let rest = s.strip_prefix("http://").ok_or_else(|| {
-            format!("URL `{s}` must start with http:// (https is not supported; put TLS in front of the target)")
-        })?;
+        let (rest, https) = match (s.strip_prefix("http://"), s.strip_prefix("https://")) {
+            (Some(r), _) => (r, false),
+            (_, Some(r)) => (r, true),
+            _ => return Err(format!("URL `{s}` must start with http:// or https://")),
+        };
         let split = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, path) = rest.split_at(split);
         let path = match path {
@@ -372,7 +399,7 @@ impl Url {
                 p.parse()
                     .map_err(|_| format!("URL `{s}`: bad port `{p}`"))?,
             ),
-            _ => (authority, 80),
+            _ => (authority, if https { 443 } else { 80 }),
         };
         if host.is_empty() || path.contains([' ', '\r', '\n']) {
             return Err(format!("URL `{s}` has no host or contains spaces"));
@@ -383,6 +410,7 @@ impl Url {
             .to_string();
         Ok(Url {
             authority: authority.to_string(),
+            tls: https.then(|| host.clone()),
             host,
             port,
             path,

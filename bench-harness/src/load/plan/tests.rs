@@ -30,7 +30,10 @@ fn urls() {
     assert_eq!(Url::parse("http://h?x=1").unwrap().path, "/?x=1");
     let u = Url::parse("http://[::1]:9000/").unwrap();
     assert_eq!((u.host.as_str(), u.port), ("::1", 9000));
-    assert!(Url::parse("https://h/").is_err());
+    let u = Url::parse("https://localhost/x").unwrap();
+    assert_eq!((u.port, u.tls.as_deref()), (443, Some("localhost")));
+    assert_eq!(Url::parse("http://h/").unwrap().tls, None);
+    assert!(Url::parse("ftp://h/").is_err());
     assert!(Url::parse("http://:80/").is_err());
     assert!(Url::parse("http://h:x/").is_err());
 }
@@ -179,4 +182,16 @@ body = "{}"
     let err = build(&args(&["--scenario", s])).unwrap_err();
     assert!(err.contains("conections"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn https_needs_cacert_and_one_scheme() {
+    let e = build(&args(&["https://127.0.0.1:1/"])).unwrap_err();
+    assert!(e.contains("--cacert"), "{e}");
+    let e = build(&args(&["http://127.0.0.1:1/", "--cacert", "/nonexistent"])).unwrap_err();
+    assert!(e.contains("only for https"), "{e}");
+    let e = build(&args(&["https://127.0.0.1:1/a", "http://127.0.0.1:1/b"])).unwrap_err();
+    assert!(e.contains("scheme"), "{e}");
+    let e = build(&args(&["https://127.0.0.1:1/", "--cacert", "/nonexistent"])).unwrap_err();
+    assert!(e.contains("/nonexistent"), "{e}");
 }

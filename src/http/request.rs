@@ -3,6 +3,7 @@
 
 use super::chars::{
     all_target_bytes, all_tchar, find, is_target_byte, pct_encoding_ok, valid_authority,
+    valid_host_in,
 };
 use super::fast;
 use super::header::{self, ConnectionTokens, Expectation, Fields, Header, Headers, Span};
@@ -499,7 +500,7 @@ fn request_host(
         return Err(ParseErrorKind::MissingHost);
     }
     if let Some(h) = f.host {
-        if !valid_authority(h.get(buf), false) {
+        if !valid_host_in(buf, h.start as usize, h.end as usize) {
             return Err(ParseErrorKind::InvalidHost);
         }
     }

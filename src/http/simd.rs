@@ -52,6 +52,38 @@ pub(crate) fn field_name_end(buf: &[u8], from: usize) -> Option<usize> {
     }
 }
 
+/// Length of the run of letters, digits, '-' and '.' at the start of
+/// `buf[start..end]` — the bytes almost every host name is made of, a
+/// subset of the reg-name bytes. `None` when `start..end` is not inside
+/// `buf`.
+#[inline]
+pub(crate) fn simple_host_len(buf: &[u8], start: usize, end: usize) -> Option<usize> {
+    #[cfg(all(target_arch = "x86_64", not(ringgate_scalar)))]
+    {
+        sse2::simple_host_len(buf, start, end)
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(ringgate_scalar))))]
+    {
+        simple_host_len_scalar(buf, start, end)
+    }
+}
+
+#[inline]
+fn is_simple_host_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'.'
+}
+
+/// The byte loop behind `simple_host_len`.
+#[inline]
+pub(crate) fn simple_host_len_scalar(buf: &[u8], start: usize, end: usize) -> Option<usize> {
+    let s = buf.get(start..end)?;
+    Some(
+        s.iter()
+            .position(|&b| !is_simple_host_byte(b))
+            .unwrap_or(s.len()),
+    )
+}
+
 /// The byte loop behind `field_name_end`.
 #[inline]
 pub(crate) fn field_name_end_scalar(buf: &[u8], from: usize) -> Option<usize> {
@@ -145,7 +177,7 @@ mod sse2 {
         _mm_or_si128, _mm_set1_epi8, _mm_sub_epi8,
     };
 
-    use super::{field_name_end_scalar, is_ctl, is_target_stop};
+    use super::{field_name_end_scalar, is_ctl, is_target_stop, simple_host_len_scalar};
 
     // The intrinsics are safe to call inside `#[target_feature(enable =
     // "sse2")]` functions; calling those needs `unsafe` even though SSE2 is
@@ -179,6 +211,81 @@ mod sse2 {
         }
     }
 
+    #[inline]
+    pub(super) fn simple_host_len(buf: &[u8], start: usize, end: usize) -> Option<usize> {
+        // SAFETY: SSE2 is enabled on every x86_64 CPU (baseline of the target).
+        #[allow(unsafe_code)]
+        unsafe {
+            simple_host_len_sse2(buf, start, end)
+        }
+    }
+
+    /// 0xff in each byte that is an ASCII letter, digit or '-'.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn letters_digits_dash(x: __m128i) -> __m128i {
+        // (x | 0x20) - 'a' <= 25 unsigned: a letter of either case.
+        let l = _mm_sub_epi8(
+            _mm_or_si128(x, _mm_set1_epi8(0x20)),
+            _mm_set1_epi8(b'a' as i8),
+        );
+        let z_a = _mm_set1_epi8(b'z' as i8 - b'a' as i8);
+        let letter = _mm_cmpeq_epi8(_mm_min_epu8(l, z_a), l);
+        let d = _mm_sub_epi8(x, _mm_set1_epi8(b'0' as i8));
+        let digit = _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d);
+        let dash = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'-' as i8));
+        _mm_or_si128(_mm_or_si128(letter, digit), dash)
+    }
+
+    /// Host values are short and sit inside the head: one 16-byte load
+    /// covers most, taken so that it ends at `end` when 16 bytes from
+    /// `start` would run past the buffer.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn simple_host_len_sse2(buf: &[u8], start: usize, end: usize) -> Option<usize> {
+        let dot = _mm_set1_epi8(b'.' as i8);
+        let simple = |x| {
+            let m = _mm_or_si128(letters_digits_dash(x), _mm_cmpeq_epi8(x, dot));
+            _mm_movemask_epi8(m) as u32
+        };
+        let len = end.checked_sub(start)?;
+        if end > buf.len() {
+            return None;
+        }
+        let mut at = start;
+        while at + 16 <= end {
+            let m = simple(load(<&[u8; 16]>::try_from(buf.get(at..at + 16)?).ok()?));
+            if m != 0xffff {
+                return Some(at - start + (!m).trailing_zeros() as usize);
+            }
+            at += 16;
+        }
+        let r = end - at;
+        if r == 0 {
+            return Some(len);
+        }
+        // 1..=15 bytes left: a load from `at` if the buffer goes on that
+        // far, else the one ending at `end` with the bytes before `at`
+        // shifted out.
+        let m = match buf.get(at..at + 16) {
+            Some(c) => simple(load(<&[u8; 16]>::try_from(c).ok()?)),
+            None => match end.checked_sub(16).and_then(|s| buf.get(s..end)) {
+                Some(c) => simple(load(<&[u8; 16]>::try_from(c).ok()?)) >> (16 - r),
+                // A buffer shorter than 16 bytes.
+                None => return simple_host_len_scalar(buf, start, end),
+            },
+        };
+        let bad = !m & ((1u32 << r) - 1);
+        Some(
+            at - start
+                + if bad == 0 {
+                    r
+                } else {
+                    bad.trailing_zeros() as usize
+                },
+        )
+    }
+
     /// Most names are made of letters, digits and '-' only: those are
     /// checked 16 at a time while looking for the ':'. Any other byte
     /// before the ':' (other tchars included) hands over to the byte loop.
@@ -186,21 +293,10 @@ mod sse2 {
     #[target_feature(enable = "sse2")]
     fn field_name_end_sse2(buf: &[u8], from: usize) -> Option<usize> {
         let colon = _mm_set1_epi8(b':' as i8);
-        let dash = _mm_set1_epi8(b'-' as i8);
-        let case = _mm_set1_epi8(0x20);
-        let a = _mm_set1_epi8(b'a' as i8);
-        let z_a = _mm_set1_epi8(b'z' as i8 - b'a' as i8);
-        let zero = _mm_set1_epi8(b'0' as i8);
-        let nine = _mm_set1_epi8(9);
         let mut at = from;
         while let Some(c) = buf.get(at..at + 16) {
             let x = load(<&[u8; 16]>::try_from(c).ok()?);
-            // (x | 0x20) - 'a' <= 25 unsigned: a letter of either case.
-            let l = _mm_sub_epi8(_mm_or_si128(x, case), a);
-            let letter = _mm_cmpeq_epi8(_mm_min_epu8(l, z_a), l);
-            let d = _mm_sub_epi8(x, zero);
-            let digit = _mm_cmpeq_epi8(_mm_min_epu8(d, nine), d);
-            let simple = _mm_or_si128(_mm_or_si128(letter, digit), _mm_cmpeq_epi8(x, dash));
+            let simple = letters_digits_dash(x);
             let ok = _mm_movemask_epi8(simple) as u32;
             let colons = _mm_movemask_epi8(_mm_cmpeq_epi8(x, colon)) as u32;
             if colons != 0 {
@@ -339,6 +435,34 @@ mod tests {
         assert_eq!(first_target_stop(b"abc", 4), None);
     }
 
+    /// Every byte value at every position of every host window of buffers
+    /// up to 40 bytes: the vector path and the byte loop agree.
+    #[test]
+    fn simple_host_len_every_byte_at_every_position() {
+        for len in 0..40 {
+            for pos in 0..len {
+                for b in 0..=255u8 {
+                    let mut buf = vec![b'a'; len];
+                    buf[pos] = b;
+                    for start in [0, 1, pos.saturating_sub(3), pos, pos + 1] {
+                        for end in [start, start + 1, pos + 1, pos + 2, len, len + 1] {
+                            assert_eq!(
+                                simple_host_len(&buf, start, end),
+                                simple_host_len_scalar(&buf, start, end),
+                                "{len} {pos} {b} {start}..{end}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        let h = b"Host: www.example-shop.COM:8080\r\n";
+        assert_eq!(simple_host_len(h, 6, 31), Some(20));
+        assert_eq!(simple_host_len(h, 6, 26), Some(20));
+        assert_eq!(simple_host_len(h, 32, 31), None);
+        assert_eq!(simple_host_len(h, 30, 40), None);
+    }
+
     proptest! {
         #[test]
         fn agree_with_a_byte_loop(buf in proptest::collection::vec(any::<u8>(), 0..100), from in 0usize..110) {
@@ -350,9 +474,15 @@ mod tests {
         }
 
         #[test]
+        fn host_runs_agree_with_the_byte_loop(buf in proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'.'), Just(b':'), any::<u8>()], 0..60), start in 0usize..64, n in 0usize..40) {
+            prop_assert_eq!(simple_host_len(&buf, start, start + n), simple_host_len_scalar(&buf, start, start + n));
+        }
+
+        #[test]
         fn names_agree_with_the_byte_loop(name in "[A-Za-z0-9_.!~-]{0,40}", tail in "[:a-z \\r\\n]{0,20}", from in 0usize..4) {
             let buf = format!("{name}{tail}").into_bytes();
             prop_assert_eq!(field_name_end(&buf, from), field_name_end_scalar(&buf, from));
         }
+
     }
 }

@@ -163,7 +163,8 @@ pub(crate) enum Known {
 
 impl Known {
     /// `name` must be a token (1*tchar), as every parsed field name is.
-    #[inline]
+    /// Inlined: a length dispatch and a word compare or two.
+    #[inline(always)]
     pub(crate) fn of(name: &[u8]) -> Known {
         let is = |s: &[u8]| eq_token_lower(name, s);
         match name.len() {

@@ -14,7 +14,7 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use ringgate::http::{
     BodyFraming, Limits, Method, ParseStatus, RequestHead, RequestParser, ResponseHead,
     ResponseParser,
@@ -173,5 +173,68 @@ fn responses(c: &mut Criterion) {
     g.finish();
 }
 
+/// Instruction counting: `PARSER_COUNT=<input>:<ringgate|httparse>:<n>`
+/// runs one parser `n` times on one input and exits, for callgrind
+/// (`valgrind --tool=callgrind <bench binary>`): the instructions per parse
+/// are `(Ir at n = 10,001 − Ir at n = 1) / 10,000`, exact and reproducible
+/// where wall clock is not. See docs/BENCHMARKS.md.
+fn count(spec: &str) {
+    let mut parts = spec.split(':');
+    let (Some(input), Some(side), Some(n)) = (parts.next(), parts.next(), parts.next()) else {
+        panic!("PARSER_COUNT=<input>:<ringgate|httparse>:<n>, got {spec:?}");
+    };
+    let n: u64 = n.parse().expect("PARSER_COUNT: n is a number");
+    let fifty = fifty_headers();
+    let buf: &[u8] = match input {
+        "minimal_get" => MINIMAL_GET,
+        "browser_get" => BROWSER_GET,
+        "fifty_headers" => &fifty,
+        "nginx_200" => NGINX_200,
+        _ => panic!("PARSER_COUNT: unknown input {input:?}"),
+    };
+    let response = input == "nginx_200";
+    let mut sum = 0u64;
+    match (side, response) {
+        ("ringgate", false) => {
+            let mut p = RequestParser::new(Limits::default());
+            let mut head = RequestHead::default();
+            for _ in 0..n {
+                let (h, cl) = ours_request(&mut p, &mut head, black_box(buf));
+                sum = sum.wrapping_add(h as u64 + cl);
+            }
+        }
+        ("httparse", false) => {
+            for _ in 0..n {
+                let (h, cl) = httparse_request(black_box(buf));
+                sum = sum.wrapping_add(h as u64 + cl);
+            }
+        }
+        ("ringgate", true) => {
+            let mut p = ResponseParser::new(64 * 1024, 100);
+            let mut head = ResponseHead::default();
+            for _ in 0..n {
+                let (s, cl) = ours_response(&mut p, &mut head, black_box(buf));
+                sum = sum.wrapping_add(u64::from(s) + cl);
+            }
+        }
+        ("httparse", true) => {
+            for _ in 0..n {
+                let (s, cl) = httparse_response(black_box(buf));
+                sum = sum.wrapping_add(u64::from(s) + cl);
+            }
+        }
+        _ => panic!("PARSER_COUNT: side is ringgate or httparse, got {side:?}"),
+    }
+    black_box(sum);
+}
+
 criterion_group!(benches, requests, responses);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(spec) = std::env::var("PARSER_COUNT") {
+        count(&spec);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

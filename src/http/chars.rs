@@ -5,6 +5,7 @@
 //! targets) are branch-free folds without early exit so LLVM can vectorize them;
 //! the slow path that finds *which* byte is bad runs only on error.
 
+use super::simd::simple_host_len;
 use super::ParseErrorKind;
 
 const fn alnum_plus(extra: &[u8]) -> [bool; 256] {
@@ -169,6 +170,31 @@ fn plain_host_len(s: &[u8]) -> usize {
     n + rest.iter().position(|b| !plain(b)).unwrap_or(rest.len())
 }
 
+/// `valid_authority(&buf[start..end], false)`, for a Host value inside the
+/// head buffer: a host made of letters, digits, '-' and '.' only (almost
+/// all of them) is checked 16 bytes at a time, then the port; anything
+/// else takes `valid_authority`.
+#[inline]
+pub(crate) fn valid_host_in(buf: &[u8], start: usize, end: usize) -> bool {
+    if let Some(n) = simple_host_len(buf, start, end) {
+        if n > 0 {
+            let rest = buf.get(start + n..end).unwrap_or_default();
+            match rest {
+                [] => return true,
+                [b':', digits @ ..] => return valid_port(digits),
+                _ => {}
+            }
+        }
+    }
+    valid_authority(buf.get(start..end).unwrap_or_default(), false)
+}
+
+/// 1..=5 digits, at most 65535.
+#[inline]
+fn valid_port(digits: &[u8]) -> bool {
+    digits.len() <= 5 && parse_decimal(digits).is_some_and(|p| p <= 65535)
+}
+
 /// `host [":" port]` as in Host and the authority of a target (no userinfo).
 /// host is a reg-name (which covers IPv4) or an IP-literal in brackets; the
 /// port, when present, is 1..=5 digits and at most 65535. We are stricter than
@@ -211,7 +237,7 @@ pub(crate) fn valid_authority(s: &[u8], port_required: bool) -> bool {
     }
     match port.strip_prefix(b":") {
         None => port.is_empty() && !port_required,
-        Some(digits) => digits.len() <= 5 && parse_decimal(digits).is_some_and(|p| p <= 65535),
+        Some(digits) => valid_port(digits),
     }
 }
 
@@ -269,6 +295,57 @@ mod tests {
         }
         assert!(!valid_authority(b"example.com", true));
         assert!(valid_authority(b"example.com:443", true));
+    }
+
+    /// `valid_host_in` is `valid_authority` on the span, wherever the span
+    /// sits in the buffer (start, middle, end; short and long buffers).
+    #[test]
+    fn host_in_buffer_agrees_with_valid_authority() {
+        let hosts: &[&[u8]] = &[
+            b"",
+            b"a",
+            b"example.com",
+            b"EXAMPLE.com:80",
+            b"example.com:",
+            b"example.com:0",
+            b"example.com:65535",
+            b"example.com:65536",
+            b"example.com:123456",
+            b"example.com:08080",
+            b"example.com:8o",
+            b"example.com::80",
+            b":80",
+            b"www.example-shop.com",
+            b"a-very-long-host-name.with.many.labels.example.org:8443",
+            b"under_score.example",
+            b"a%20b:1",
+            b"a%2",
+            b"[::1]:8080",
+            b"[::1",
+            b"a,b",
+            b"u@h",
+            b"a b",
+            b"h\xff",
+            b"0123456789abcdef",
+            b"0123456789abcdef:1",
+            b"0123456789abcde_",
+        ];
+        for h in hosts {
+            for pre in [0, 1, 5, 16, 21] {
+                for post in [0, 1, 4, 15, 16] {
+                    let mut buf = vec![b'x'; pre];
+                    buf.extend_from_slice(h);
+                    buf.extend(std::iter::repeat_n(b'\r', post));
+                    let end = pre + h.len();
+                    assert_eq!(
+                        valid_host_in(&buf, pre, end),
+                        valid_authority(h, false),
+                        "{:?} at {pre} with {post} after",
+                        String::from_utf8_lossy(h)
+                    );
+                }
+            }
+        }
     }
 
     #[test]

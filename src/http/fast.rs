@@ -14,13 +14,14 @@
 
 use super::chars::{is_tchar, trim_ows};
 use super::header::{Fields, Header, Headers, Span};
-use super::request::{parse_target_form, RequestLine, Semantics, Target, MAX_METHOD_BYTES};
+use super::request::{parse_target_form, MAX_METHOD_BYTES};
 use super::scan::ScanLimits;
-use super::simd::{field_name_end, first_ctl, first_target_stop};
+use super::simd::{field_line, first_target_stop, line_end};
 use super::{Method, RequestHead, ResponseHead, TargetForm, Version};
 
 /// `Some(())` when `buf` starts with a complete, valid request head, which
-/// is then in `head`.
+/// is then in `head`. Results go straight into `head` as they are found
+/// (after `None` it holds a mix, which the incremental path overwrites).
 pub(crate) fn request(buf: &[u8], lim: &ScanLimits, head: &mut RequestHead) -> Option<()> {
     let (method, sp1) = match buf.get(..4)? {
         b"GET " => (Method::Get, 3),
@@ -54,40 +55,46 @@ pub(crate) fn request(buf: &[u8], lim: &ScanLimits, head: &mut RequestHead) -> O
             _ => break i,
         }
     };
-    if buf.get(t_end) != Some(&b' ') {
+    if buf.get(t_end) != Some(&b' ') || t_end + 9 > lim.start_line_bytes {
         return None;
     }
-    let version = match buf.get(t_end + 1..t_end + 11)? {
-        b"HTTP/1.1\r\n" => Version::Http11,
-        b"HTTP/1.0\r\n" => Version::Http10,
+    head.version = match version_word(buf, t_end + 1)? {
+        HTTP_11 => Version::Http11,
+        HTTP_10 => Version::Http10,
         _ => return None,
     };
-    if t_end + 9 > lim.start_line_bytes {
+    if buf.get(t_end + 9..t_end + 11)? != b"\r\n" {
         return None;
     }
-    let target = if method != Method::Connect && buf.get(t_start) == Some(&b'/') {
-        let path_end = query.unwrap_or(t_end);
-        Target {
-            span: Span::new(t_start, t_end),
-            form: TargetForm::Origin,
-            path: Span::new(t_start, path_end),
-            query: query.map(|q| Span::new(q + 1, t_end)),
-            authority: None,
-        }
+    head.method = method;
+    head.method_span = Span::new(0, sp1);
+    head.target = Span::new(t_start, t_end);
+    let authority = if method != Method::Connect && buf.get(t_start) == Some(&b'/') {
+        head.target_form = TargetForm::Origin;
+        head.path = Span::new(t_start, query.unwrap_or(t_end));
+        head.query = query.map(|q| Span::new(q + 1, t_end));
+        None
     } else {
-        parse_target_form(buf, t_start, t_end, method).ok()?
-    };
-    let line = RequestLine {
-        method,
-        method_span: Span::new(0, sp1),
-        target,
-        version,
+        let t = parse_target_form(buf, t_start, t_end, method).ok()?;
+        head.target_form = t.form;
+        head.path = t.path;
+        head.query = t.query;
+        t.authority
     };
     head.headers.clear();
     let (head_len, fields) = fields(buf, t_end + 11, lim, &mut head.headers)?;
-    let sem = Semantics::of(buf, &line, &fields).ok()?;
-    head.fill(&line, head_len, &sem, fields.connection);
-    Some(())
+    head.head_len = head_len;
+    head.apply_fields(buf, authority, &fields).ok()
+}
+
+const HTTP_11: u64 = u64::from_le_bytes(*b"HTTP/1.1");
+const HTTP_10: u64 = u64::from_le_bytes(*b"HTTP/1.0");
+
+/// The 8 bytes at `at` as one word, to compare with `HTTP_11` / `HTTP_10`.
+#[inline]
+fn version_word(buf: &[u8], at: usize) -> Option<u64> {
+    let w = buf.get(at..at + 8)?;
+    Some(u64::from_le_bytes(<[u8; 8]>::try_from(w).ok()?))
 }
 
 /// `Some(())` when `buf` starts with a complete, valid response head to a
@@ -98,11 +105,14 @@ pub(crate) fn response(
     method: Method,
     head: &mut ResponseHead,
 ) -> Option<()> {
-    let version = match buf.get(..9)? {
-        b"HTTP/1.1 " => Version::Http11,
-        b"HTTP/1.0 " => Version::Http10,
+    let version = match version_word(buf, 0)? {
+        HTTP_11 => Version::Http11,
+        HTTP_10 => Version::Http10,
         _ => return None,
     };
+    if buf.get(8) != Some(&b' ') {
+        return None;
+    }
     let status = match *buf.get(9..12)? {
         [a @ b'1'..=b'5', b @ b'0'..=b'9', c @ b'0'..=b'9'] => {
             u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0')
@@ -126,20 +136,6 @@ pub(crate) fn response(
         .ok()
 }
 
-/// The CR ending the value-bytes run that starts at `from`: HTAB is the
-/// only control byte allowed before it. The caller checks the LF.
-#[inline]
-fn line_end(buf: &[u8], mut from: usize) -> Option<usize> {
-    loop {
-        let i = first_ctl(buf, from)?;
-        match buf.get(i)? {
-            b'\r' => return Some(i),
-            b'\t' => from = i + 1,
-            _ => return None,
-        }
-    }
-}
-
 /// The field lines from `pos` through the empty line: `(head_len, fields)`.
 #[inline]
 fn fields(
@@ -157,12 +153,8 @@ fn fields(
             let head_len = pos + 2;
             return (head_len <= lim.head_bytes).then_some((head_len, f));
         }
-        let colon = field_name_end(buf, pos)?;
-        if headers.len() >= lim.fields_count {
-            return None;
-        }
-        let cr = line_end(buf, colon + 1)?;
-        if buf.get(cr + 1) != Some(&b'\n') {
+        let (colon, cr) = field_line(buf, pos)?;
+        if buf.get(cr + 1) != Some(&b'\n') || headers.len() >= lim.fields_count {
             return None;
         }
         let (a, b) = trim_ows(buf.get(colon + 1..cr)?);

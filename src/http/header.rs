@@ -163,6 +163,8 @@ pub(crate) enum Known {
 
 impl Known {
     /// `name` must be a token (1*tchar), as every parsed field name is.
+    /// Inlined: a length dispatch and a word compare or two.
+    #[inline(always)]
     pub(crate) fn of(name: &[u8]) -> Known {
         let is = |s: &[u8]| eq_token_lower(name, s);
         match name.len() {
@@ -193,11 +195,51 @@ impl Known {
 /// ASCII case-insensitive compare of a token with a lowercase literal made
 /// of letters and '-'. Setting bit 0x20 lowercases letters and leaves '-'
 /// as is; no other tchar becomes a lowercase letter or '-' that way, so the
-/// compare is exact for token input, and inlines to a short loop (the std
-/// version is an out-of-line call).
-#[inline]
+/// compare is exact for token input. It compares little-endian words (the
+/// last one overlapping the one before) and leaves at the first that
+/// differs: `lower` is a literal, so once inlined its words are constants
+/// and a 4-byte name costs one load, one OR and one compare.
+#[inline(always)]
 fn eq_token_lower(name: &[u8], lower: &[u8]) -> bool {
-    name.len() == lower.len() && name.iter().zip(lower).all(|(&a, &b)| a | 0x20 == b)
+    let n = lower.len();
+    if name.len() != n || n == 0 {
+        return false;
+    }
+    let w = match n {
+        8.. => 8,
+        4..=7 => 4,
+        2..=3 => 2,
+        _ => 1,
+    };
+    let case = 0x2020_2020_2020_2020 >> (64 - 8 * w);
+    let mut at = 0;
+    loop {
+        // Most names that share a length with a known one differ in the
+        // first word: leave at once.
+        let i = at.min(n - w);
+        if le_word(name, i, w) | case != le_word(lower, i, w) {
+            return false;
+        }
+        if i + w >= n {
+            return true;
+        }
+        at += w;
+    }
+}
+
+/// The `w` (1, 2, 4 or 8) bytes of `s` at `at` as a little-endian number;
+/// 0 if they are not all there.
+#[inline(always)]
+fn le_word(s: &[u8], at: usize, w: usize) -> u64 {
+    let Some(b) = s.get(at..at + w) else {
+        return 0;
+    };
+    match w {
+        8 => <[u8; 8]>::try_from(b).map_or(0, u64::from_le_bytes),
+        4 => <[u8; 4]>::try_from(b).map_or(0, |b| u64::from(u32::from_le_bytes(b))),
+        2 => <[u8; 2]>::try_from(b).map_or(0, |b| u64::from(u16::from_le_bytes(b))),
+        _ => b.first().map_or(0, |&b| u64::from(b)),
+    }
 }
 
 /// The transfer codings listed across all Transfer-Encoding lines, in order.
@@ -280,7 +322,9 @@ impl Fields {
         Ok(f)
     }
 
-    #[inline]
+    /// Inlined into the field loops: most fields are none of the known
+    /// ones, and those then cost only the name dispatch.
+    #[inline(always)]
     pub(crate) fn note(&mut self, buf: &[u8], h: &Header) -> Result<(), ParseErrorKind> {
         match Known::of(h.name.get(buf)) {
             Known::Other => Ok(()),
@@ -288,6 +332,7 @@ impl Fields {
         }
     }
 
+    #[inline(never)]
     fn note_known(&mut self, known: Known, buf: &[u8], h: &Header) -> Result<(), ParseErrorKind> {
         let value = h.value.get(buf);
         match known {
@@ -378,4 +423,72 @@ pub(crate) fn is_hop_by_hop(
             .iter()
             .filter(|c| Known::of(c.name.get(buf)) == Known::Connection)
             .any(|c| list_elements(c.value.get(buf)).any(|t| t.eq_ignore_ascii_case(name)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every known name in every case mix is found; every other token of
+    /// the same length (one byte changed to any tchar) is not.
+    #[test]
+    fn known_names_in_any_case_and_near_misses() {
+        let known: &[(&[u8], Known)] = &[
+            (b"te", Known::Te),
+            (b"host", Known::Host),
+            (b"expect", Known::Expect),
+            (b"upgrade", Known::Upgrade),
+            (b"trailer", Known::Trailer),
+            (b"connection", Known::Connection),
+            (b"keep-alive", Known::KeepAlive),
+            (b"content-length", Known::ContentLength),
+            (b"proxy-connection", Known::ProxyConnection),
+            (b"transfer-encoding", Known::TransferEncoding),
+            (b"proxy-authenticate", Known::ProxyAuthenticate),
+            (b"proxy-authorization", Known::ProxyAuthorization),
+        ];
+        let tchars: Vec<u8> = (0..=255u8).filter(|&b| is_tchar(b)).collect();
+        for &(name, want) in known {
+            for mask in 0..(1u32 << name.len().min(12)) {
+                let mixed: Vec<u8> = name
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &b)| {
+                        if i < 12 && mask & (1 << i) != 0 {
+                            b.to_ascii_uppercase()
+                        } else {
+                            b
+                        }
+                    })
+                    .collect();
+                assert_eq!(
+                    Known::of(&mixed),
+                    want,
+                    "{:?}",
+                    String::from_utf8_lossy(&mixed)
+                );
+            }
+            for i in 0..name.len() {
+                for &t in &tchars {
+                    let mut near = name.to_vec();
+                    near[i] = t;
+                    let want = if near.eq_ignore_ascii_case(name) {
+                        want
+                    } else {
+                        Known::Other
+                    };
+                    assert_eq!(
+                        Known::of(&near),
+                        want,
+                        "{:?}",
+                        String::from_utf8_lossy(&near)
+                    );
+                }
+            }
+            assert_eq!(Known::of(&name[1..]), Known::Other);
+            assert_eq!(Known::of(&[name, b"x"].concat()), Known::Other);
+        }
+        assert_eq!(Known::of(b""), Known::Other);
+        assert_eq!(Known::of(b"x"), Known::Other);
+    }
 }

@@ -3,6 +3,7 @@
 
 use super::chars::{
     all_target_bytes, all_tchar, find, is_target_byte, pct_encoding_ok, valid_authority,
+    valid_host_in,
 };
 use super::fast;
 use super::header::{self, ConnectionTokens, Expectation, Fields, Header, Headers, Span};
@@ -218,25 +219,26 @@ impl RequestParser {
         buf: &[u8],
         head: &mut RequestHead,
     ) -> Result<ParseStatus<()>, ParseError> {
-        let res = self.parse_inner(buf, head);
+        // Most heads arrive whole in the first read: one pass that checks
+        // and records everything. It only answers for heads it fully
+        // accepts, and leaves the scanner untouched (fresh), so nothing
+        // needs resetting; anything else (incomplete, invalid, over a
+        // limit) goes the incremental way, which decides the exact outcome.
+        if self.scan.is_fresh() && fast::request(buf, &self.limits, head).is_some() {
+            return Ok(ParseStatus::Complete(()));
+        }
+        let res = self.parse_incremental(buf, head);
         if !matches!(res, Ok(ParseStatus::Partial)) {
             self.scan.reset();
         }
         res
     }
 
-    fn parse_inner(
+    fn parse_incremental(
         &mut self,
         buf: &[u8],
         head: &mut RequestHead,
     ) -> Result<ParseStatus<()>, ParseError> {
-        // Most heads arrive whole in the first read: one pass that checks
-        // and records everything. It only answers for heads it fully
-        // accepts; anything else (incomplete, invalid, over a limit) goes
-        // the incremental way below, which decides the exact outcome.
-        if self.scan.is_fresh() && fast::request(buf, &self.limits, head).is_some() {
-            return Ok(ParseStatus::Complete(()));
-        }
         let Some(head_len) = self.scan.scan(buf, &self.limits)? else {
             return Ok(ParseStatus::Partial);
         };
@@ -247,6 +249,13 @@ impl RequestParser {
             .ok_or(ParseErrorKind::InvalidMethod)?;
         let line_lf = line_lf as usize;
         let line = RequestLine::parse(buf, self.scan.start_line_at(), line_lf.saturating_sub(1))?;
+        head.method = line.method;
+        head.method_span = line.method_span;
+        head.target = line.target.span;
+        head.target_form = line.target.form;
+        head.path = line.target.path;
+        head.query = line.target.query;
+        head.version = line.version;
         head.headers.clear();
         let fields = Fields::parse(
             buf,
@@ -255,35 +264,41 @@ impl RequestParser {
             self.scan.clean(),
             &mut head.headers,
         )?;
-        let sem = Semantics::of(buf, &line, &fields)?;
-        head.fill(&line, head_len, &sem, fields.connection);
+        head.head_len = head_len;
+        head.apply_fields(buf, line.target.authority, &fields)?;
         Ok(ParseStatus::Complete(()))
     }
 }
 
 impl RequestHead {
-    /// Everything but the headers, which are pushed as they are parsed.
-    pub(crate) fn fill(
+    /// The request-level meaning of the fields, written into the head:
+    /// Host, framing, Expect, keep-alive, Upgrade and the Connection
+    /// tokens. The request line (`version`) is already in `self`;
+    /// `authority` is the target's, for absolute and authority forms.
+    /// Shared by both paths, so they cannot differ here.
+    #[inline]
+    pub(crate) fn apply_fields(
         &mut self,
-        line: &RequestLine,
-        head_len: usize,
-        sem: &Semantics,
-        connection: ConnectionTokens,
-    ) {
-        self.method = line.method;
-        self.method_span = line.method_span;
-        self.target = line.target.span;
-        self.target_form = line.target.form;
-        self.path = line.target.path;
-        self.query = line.target.query;
-        self.version = line.version;
-        self.head_len = head_len;
-        self.host = sem.host;
-        self.framing = sem.framing;
-        self.keep_alive = sem.keep_alive;
-        self.expect_continue = sem.expect_continue;
-        self.upgrade = sem.upgrade;
-        self.connection = connection;
+        buf: &[u8],
+        authority: Option<Span>,
+        f: &Fields,
+    ) -> Result<(), ParseErrorKind> {
+        let version = self.version;
+        self.host = request_host(buf, version, authority, f)?;
+        self.framing = request_framing(version, f)?;
+        self.expect_continue = match f.expect {
+            None => false,
+            Some(Expectation::Continue) => version == Version::Http11,
+            Some(Expectation::Other) => return Err(ParseErrorKind::ExpectationFailed),
+        };
+        self.keep_alive = f.connection.keep_alive(version);
+        self.upgrade = if version == Version::Http11 && f.connection.upgrade {
+            f.upgrade
+        } else {
+            None
+        };
+        self.connection = f.connection;
+        Ok(())
     }
 }
 
@@ -446,64 +461,27 @@ fn split_query(buf: &[u8], start: usize, end: usize) -> (Span, Option<Span>) {
     }
 }
 
-/// The request-level meaning of the fields, given the request line.
-pub(crate) struct Semantics {
-    host: Option<Span>,
-    framing: BodyFraming,
-    keep_alive: bool,
-    expect_continue: bool,
-    upgrade: Option<Span>,
-}
-
-impl Semantics {
-    pub(crate) fn of(
-        buf: &[u8],
-        line: &RequestLine,
-        f: &Fields,
-    ) -> Result<Semantics, ParseErrorKind> {
-        let version = line.version;
-        let host = request_host(buf, line, f)?;
-        let framing = request_framing(version, f)?;
-        let expect_continue = match f.expect {
-            None => false,
-            Some(Expectation::Continue) => version == Version::Http11,
-            Some(Expectation::Other) => return Err(ParseErrorKind::ExpectationFailed),
-        };
-        let keep_alive = f.connection.keep_alive(version);
-        let upgrade = if version == Version::Http11 && f.connection.upgrade {
-            f.upgrade
-        } else {
-            None
-        };
-        Ok(Semantics {
-            host,
-            framing,
-            keep_alive,
-            expect_continue,
-            upgrade,
-        })
-    }
-}
-
 /// RFC 9112 §3.2: exactly one valid Host in HTTP/1.1 (at most one in 1.0),
 /// even when the target carries the authority, which then wins.
+#[inline]
 fn request_host(
     buf: &[u8],
-    line: &RequestLine,
+    version: Version,
+    authority: Option<Span>,
     f: &Fields,
 ) -> Result<Option<Span>, ParseErrorKind> {
     if f.host_count > 1 {
         return Err(ParseErrorKind::MultipleHost);
     }
-    if f.host_count == 0 && line.version == Version::Http11 {
+    if f.host_count == 0 && version == Version::Http11 {
         return Err(ParseErrorKind::MissingHost);
     }
     if let Some(h) = f.host {
-        if !valid_authority(h.get(buf), false) {
+        if !valid_host_in(buf, h.start as usize, h.end as usize) {
             return Err(ParseErrorKind::InvalidHost);
         }
     }
-    Ok(line.target.authority.or(f.host))
+    Ok(authority.or(f.host))
 }
 
 /// RFC 9112 §6.1-6.3, strict: requests may only use exactly `chunked`.

@@ -176,3 +176,70 @@ fn parse_into_reuses_a_dirty_head() {
         }
     }
 }
+
+/// Shapes the one-pass field line search and the vector Host check treat
+/// apart: names longer than 16 bytes, names with other tchars, a control
+/// byte or HTAB right after the ':' in the same 16 bytes, values that end
+/// in the last < 16 bytes of the buffer, Host values with ports, odd bytes
+/// or at the very end. Each fires on the fast path and gives what the
+/// incremental path gives.
+#[test]
+fn fast_path_agrees_on_field_line_and_host_shapes() {
+    let fired: &[&[u8]] = &[
+        b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"GET / HTTP/1.1\r\nhost:a\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: a:1\r\nX:\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: a.b-c.D:65535\r\nX:\t\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: under_score.example:80\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: a%41b\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: [::1]\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: a-very-long-host-name.with.many.labels.example.org:8443\r\n\r\n",
+        b"GET / HTTP/1.1\r\nX-Custom-Header-Long-Name: v\r\nHost: h\r\n\r\n",
+        b"GET / HTTP/1.1\r\nX-Custom-Header-Lon: v\r\nHost: h\r\n\r\n",
+        b"GET / HTTP/1.1\r\nX_Under.Score~Name: v\r\nHost: h\r\n\r\n",
+        b"GET / HTTP/1.1\r\nA: \tb\t c\r\nHost: h\r\n\r\n",
+        b"GET / HTTP/1.1\r\nA:\tb\r\nHost: h\r\n\r\n",
+        b"GET / HTTP/1.1\r\nA-Long-Name-0123: x\tvalue with a tab, longer than sixteen\r\nHost: h\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nConnection: close\r\n\r\n",
+        b"GET /a HTTP/1.0\r\n\r\n",
+        b"GET http://h:81/p HTTP/1.1\r\nHost: h\r\n\r\n",
+    ];
+    for buf in fired {
+        let mut head = RequestHead::default();
+        assert!(
+            fast::request(buf, &request_limits(), &mut head).is_some(),
+            "{:?}",
+            String::from_utf8_lossy(buf)
+        );
+        assert_eq!(head, incremental_request(buf));
+        assert_eq!(
+            parse_request_splits(buf, Limits::default()),
+            Ok(ParseStatus::Complete(head))
+        );
+    }
+    let declined: &[&[u8]] = &[
+        b"GET / HTTP/1.1\r\nHost: a:\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: a:65536\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: a,b\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: \r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: a\x01\r\n\r\n",
+        b"GET / HTTP/1.1\r\nA:\x01b\r\nHost: h\r\n\r\n",
+        b"GET / HTTP/1.1\r\nA:b\nHost: h\r\n\r\n",
+        b"GET / HTTP/1.1\r\nX-Custom-Header-Long-Name : v\r\nHost: h\r\n\r\n",
+        b"GET / HTTP/1.1\r\nX-Custom-Header-Long\x01Name: v\r\nHost: h\r\n\r\n",
+        b"GET / HTTP/1.1\r\n: v\r\nHost: h\r\n\r\n",
+        b"GET / HTTP/1.1\rHost: h\r\n\r\n",
+        b"GET / HTTP/1.1 \r\nHost: h\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\n",
+    ];
+    for buf in declined {
+        let mut head = RequestHead::default();
+        assert!(
+            fast::request(buf, &request_limits(), &mut head).is_none(),
+            "{:?}",
+            String::from_utf8_lossy(buf)
+        );
+        // The incremental path owns the answer; splitting must not change it.
+        let _ = parse_request_splits(buf, Limits::default());
+    }
+}

@@ -44,6 +44,39 @@ pub enum ParseErrorKind {
 }
 
 impl ParseErrorKind {
+    /// Every kind, so tables keyed by reason (metrics labels) can be checked
+    /// for completeness.
+    pub const ALL: [ParseErrorKind; 26] = [
+        ParseErrorKind::InvalidMethod,
+        ParseErrorKind::InvalidTarget,
+        ParseErrorKind::InvalidVersion,
+        ParseErrorKind::VersionNotSupported,
+        ParseErrorKind::RequestLineTooLong,
+        ParseErrorKind::HeadersTooLarge,
+        ParseErrorKind::TooManyHeaders,
+        ParseErrorKind::InvalidHeaderName,
+        ParseErrorKind::WhitespaceBeforeColon,
+        ParseErrorKind::ObsFold,
+        ParseErrorKind::BareCr,
+        ParseErrorKind::BareLf,
+        ParseErrorKind::ControlByte,
+        ParseErrorKind::MissingHost,
+        ParseErrorKind::MultipleHost,
+        ParseErrorKind::InvalidHost,
+        ParseErrorKind::InvalidContentLength,
+        ParseErrorKind::ConflictingContentLength,
+        ParseErrorKind::ContentLengthWithTransferEncoding,
+        ParseErrorKind::ChunkedNotLast,
+        ParseErrorKind::UnsupportedTransferEncoding,
+        ParseErrorKind::InvalidTransferEncoding,
+        ParseErrorKind::TransferEncodingInHttp10,
+        ParseErrorKind::InvalidConnection,
+        ParseErrorKind::ExpectationFailed,
+        ParseErrorKind::InvalidStatus,
+    ];
+}
+
+impl ParseErrorKind {
     pub fn status(self) -> u16 {
         use ParseErrorKind::*;
         match self {

@@ -207,25 +207,8 @@ pub fn connect(
     Ok(tls)
 }
 
-/// A minimal HTTP/1.1 response.
-#[derive(Debug)]
-pub struct Resp {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Resp {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
+/// The same response type the plain-HTTP test client returns.
+pub use super::client::Response as Resp;
 
 /// Sends a GET and reads one Content-Length response from any stream.
 pub fn get(s: &mut (impl Read + Write), path: &str) -> Resp {

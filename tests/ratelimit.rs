@@ -459,3 +459,28 @@ fn consumer_keys_come_from_authentication() {
     let globex: Vec<u16> = (0..4).map(|_| as_key("globex-key")).collect();
     assert_eq!(globex, [200, 200, 200, 429], "globex counts separately");
 }
+
+/// A consumer's own `rate_limit` is enforced on every route it calls, even
+/// routes with no `rate_limits` of their own; other consumers are unaffected.
+#[test]
+fn a_consumers_own_rate_limit_is_enforced() {
+    let up = Upstream::hello();
+    let extra = format!(
+        "[[auth_policy]]\nname = \"keys\"\napi_key = {{ header = \"X-API-Key\" }}\n\n\
+         [[consumer]]\nname = \"free\"\napi_keys = [\"{free}\"]\nrate_limit = {{ requests = 2, per = \"1h\" }}\n\n\
+         [[consumer]]\nname = \"gold\"\napi_keys = [\"{gold}\"]\n\n\
+         [[route]]\nname = \"api\"\ncluster = \"up\"\nauth = \"keys\"\n",
+        free = ringgate::filter::auth::apikey::hash_key(b"free-key"),
+        gold = ringgate::filter::auth::apikey::hash_key(b"gold-key"),
+    );
+    let gw = Gateway::start(&common::gateway::config(&[up.addr], &extra));
+    let mut c = Client::connect(gw.addr());
+    let mut as_key = |key: &str| {
+        c.request(format!("GET / HTTP/1.1\r\nHost: t\r\nX-API-Key: {key}\r\n\r\n").as_bytes())
+            .status
+    };
+    let free: Vec<u16> = (0..4).map(|_| as_key("free-key")).collect();
+    assert_eq!(free, [200, 200, 429, 429]);
+    let gold: Vec<u16> = (0..4).map(|_| as_key("gold-key")).collect();
+    assert_eq!(gold, [200, 200, 200, 200], "no limit configured for gold");
+}

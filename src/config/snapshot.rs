@@ -36,8 +36,11 @@ pub struct Snapshot {
     /// Indexed like `config.listeners`: the TLS settings of each TLS listener,
     /// certificates loaded. Cores copy them with their own session caches.
     pub listener_tls: Vec<Option<ServerTls>>,
-    /// `[[rate_limit]]` in config order.
+    /// `[[rate_limit]]` in config order, then one per `[[consumer]]` with a
+    /// `rate_limit` (keyed by that consumer).
     pub rate_limits: Vec<LimitSpec>,
+    /// Consumer name → index in `rate_limits` of its own limit.
+    pub consumer_limits: ahash::AHashMap<String, usize>,
     /// `[redis]`, when an address is set.
     pub redis: Option<RedisSpec>,
     /// Every method some route lists, sorted (for 405 `Allow`).
@@ -124,7 +127,14 @@ impl Snapshot {
                 }),
             }
         }
-        let rate_limits = config.rate_limits.iter().map(limit_spec).collect();
+        let mut rate_limits: Vec<LimitSpec> = config.rate_limits.iter().map(limit_spec).collect();
+        let mut consumer_limits = ahash::AHashMap::new();
+        for c in &config.consumers {
+            if let Some(l) = &c.rate_limit {
+                consumer_limits.insert(c.name.clone(), rate_limits.len());
+                rate_limits.push(limit_spec(&consumer_limit(&c.name, l)));
+            }
+        }
         let redis = config.redis.address.as_ref().map(|address| {
             let r = &config.redis;
             RedisSpec {
@@ -163,6 +173,7 @@ impl Snapshot {
                 clusters,
                 listener_tls,
                 rate_limits,
+                consumer_limits,
                 redis,
                 filters,
                 route_methods,
@@ -173,6 +184,26 @@ impl Snapshot {
 }
 
 /// The runtime form of a validated `[[rate_limit]]`.
+/// A consumer's own `rate_limit = { requests, per }`: a token bucket of
+/// that size keyed by the consumer, applied whenever it authenticates.
+fn consumer_limit(name: &str, l: &super::ConsumerRateLimit) -> RateLimitConfig {
+    RateLimitConfig {
+        name: format!("consumer:{name}"),
+        key: vec!["consumer".to_string()],
+        algorithm: RateAlgorithm::TokenBucket,
+        requests: l.requests,
+        per: l.per,
+        burst: None,
+        mode: RateMode::Global,
+        backend: RateBackend::Memory,
+        max_keys: 16,
+        headers: true,
+        on_missing_key: OnMissingKey::Skip,
+        lease_size: None,
+        lease_ttl: super::Duration::from_millis(100),
+    }
+}
+
 fn limit_spec(l: &RateLimitConfig) -> LimitSpec {
     let nanos = |d: std::time::Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
     LimitSpec {

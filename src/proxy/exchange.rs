@@ -181,26 +181,28 @@ fn prepare(
     // Rate limits (429). Routes without any pay one emptiness check.
     let mut rate_headers = None;
     let mut rate_pending = None;
-    if !target.rate_limits.is_empty() {
-        // Who authentication found, and the client address after trusted
-        // proxies; without filters, the direct peer and no identity.
-        let who = admission
-            .as_ref()
-            .and_then(|a| a.who.as_ref())
-            .map(|w| w.identity());
+    // Who authentication found, and the client address after trusted
+    // proxies; without filters, the direct peer and no identity.
+    let who = admission
+        .as_ref()
+        .and_then(|a| a.who.as_ref())
+        .map(|w| w.identity());
+    let consumer = who.and_then(|id| id.consumer.as_deref());
+    // A consumer's own `rate_limit` applies on every route it calls.
+    let own_limit = consumer.and_then(|c| snap.consumer_limits.get(c).copied());
+    if !target.rate_limits.is_empty() || own_limit.is_some() {
+        let mut ids: smallvec::SmallVec<[usize; 4]> = target.rate_limits.iter().copied().collect();
+        ids.extend(own_limit);
         let claim = |name: &str| who.and_then(|id| id.claim(name));
         let subject = LimitSubject {
             client_ip: admission.as_ref().map_or(downstream.ip.ip, |a| a.client),
             route: m.route,
             route_name: &target.name,
             header: &header,
-            consumer: who.and_then(|id| id.consumer.as_deref()),
+            consumer,
             claim: &claim,
         };
-        match ctx
-            .limiter()
-            .check(&target.rate_limits, &subject, ctx.stats())
-        {
+        match ctx.limiter().check(&ids, &subject, ctx.stats()) {
             Outcome::Pass(h) => rate_headers = h,
             Outcome::Limited(l) => return Err(ProxyError::RateLimited(l)),
             Outcome::Wait(p) => rate_pending = Some(Box::new(p)),

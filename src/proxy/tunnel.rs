@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt, Splitable};
 
-use super::io::{write_vec, Inbound};
+use super::io::Inbound;
 use super::ClientStream;
 use crate::runtime::contain::Contained;
 use crate::upstream::UpstreamStream;
@@ -19,21 +19,26 @@ pub async fn run<C: ClientStream>(
     idle: Duration,
 ) {
     let deadline = Instant::now() + idle;
-    let mut early = client.data().to_vec();
-    if !early.is_empty()
-        && write_vec(&mut upstream.stream, &mut early, deadline)
+    // Bytes that came with the handshake go first, straight from the buffers.
+    if client.buffered() > 0 {
+        let (start, end) = (client.pos, client.buf.len());
+        if client
+            .write_own_to(&mut upstream.stream, start, end, deadline)
             .await
             .is_err()
-    {
-        return;
+        {
+            return;
+        }
     }
-    let mut early = upstream.data().to_vec();
-    if !early.is_empty()
-        && write_vec(&mut client.stream, &mut early, deadline)
+    if upstream.buffered() > 0 {
+        let (start, end) = (upstream.pos, upstream.buf.len());
+        if upstream
+            .write_own_to(&mut client.stream, start, end, deadline)
             .await
             .is_err()
-    {
-        return;
+        {
+            return;
+        }
     }
     let mut up_buf = upstream.buf;
     up_buf.clear();

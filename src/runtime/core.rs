@@ -5,7 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use monoio_rustls::TlsAcceptor;
 use rustls::server::ServerSessionMemoryCache;
@@ -118,10 +118,6 @@ impl CoreCtx {
 
     pub fn stats(&self) -> &CoreStats {
         self.shared.stats.core(self.id)
-    }
-
-    pub fn now(&self) -> Instant {
-        Instant::now()
     }
 }
 

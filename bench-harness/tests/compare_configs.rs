@@ -216,3 +216,73 @@ fn new_scenarios_snippets() {
     let token = bench_harness::compare::cert::jwt_token().unwrap();
     assert_eq!(token.split('.').count(), 3);
 }
+
+/// Settings as `compare` resolves them, with an older ringgate or none.
+fn settings(ringgate_base: Option<&str>) -> bench_harness::compare::Settings {
+    use bench_harness::compare::proxy::{OriginKind, ProxyKind};
+    bench_harness::compare::Settings {
+        proxy_cpu: 1,
+        load_cpu: 0,
+        duration: std::time::Duration::from_secs(1),
+        warmup: std::time::Duration::ZERO,
+        reps: 1,
+        origin: OriginKind::Ringbench,
+        self_exe: PathBuf::from("/bin/ringbench"),
+        ringgate: PathBuf::from("/new/ringgate"),
+        ringgate_base: ringgate_base.map(PathBuf::from),
+        proxies: vec![ProxyKind::Ringgate, ProxyKind::RinggateBase],
+        nginx: "nginx".into(),
+        haproxy: "haproxy".into(),
+        dir: std::env::temp_dir(),
+        tls: None,
+        jwt: None,
+    }
+}
+
+/// Program, arguments and environment of a command, for comparison.
+fn command_parts(cmd: &Command) -> (String, Vec<String>, Vec<(String, String)>) {
+    let s = |o: &std::ffi::OsStr| o.to_string_lossy().into_owned();
+    (
+        s(cmd.get_program()),
+        cmd.get_args().map(s).collect(),
+        cmd.get_envs()
+            .map(|(k, v)| (s(k), v.map(s).unwrap_or_default()))
+            .collect(),
+    )
+}
+
+#[test]
+fn ringgate_base_runs_its_own_binary_with_ringgates_config_and_env() {
+    use bench_harness::compare::proxy::{ringgate_command, ProxyKind};
+    use bench_harness::compare::scenario::{select, JWT_SECRET, JWT_SECRET_ENV};
+    let s = settings(Some("/old/ringgate"));
+    let conf = Path::new("/scratch/ringgate.toml");
+    let names = ["jwt-auth".to_string(), "small-get".to_string()];
+    for sc in select(Some(&names)).unwrap() {
+        let new = command_parts(&ringgate_command(ProxyKind::Ringgate, &s, sc, conf).unwrap());
+        let old = command_parts(&ringgate_command(ProxyKind::RinggateBase, &s, sc, conf).unwrap());
+        assert_eq!(new.0, "/new/ringgate");
+        assert_eq!(old.0, "/old/ringgate");
+        assert_eq!(old.1, ["run", "--config", "/scratch/ringgate.toml"]);
+        assert_eq!(old.1, new.1, "{}", sc.name);
+        assert_eq!(old.2, new.2, "{}", sc.name);
+        let want_env = if sc.jwt {
+            vec![(JWT_SECRET_ENV.to_string(), JWT_SECRET.to_string())]
+        } else {
+            Vec::new()
+        };
+        assert_eq!(old.2, want_env, "{}", sc.name);
+    }
+}
+
+#[test]
+fn ringgate_command_refuses_what_it_cannot_run() {
+    use bench_harness::compare::proxy::{ringgate_command, ProxyKind};
+    use bench_harness::compare::scenario::SCENARIOS;
+    let conf = Path::new("/scratch/ringgate.toml");
+    let sc = &SCENARIOS[0];
+    let err = ringgate_command(ProxyKind::RinggateBase, &settings(None), sc, conf).unwrap_err();
+    assert_eq!(err, "ringgate-base needs --ringgate-base PATH");
+    let err = ringgate_command(ProxyKind::Nginx, &settings(None), sc, conf).unwrap_err();
+    assert_eq!(err, "nginx is not a ringgate");
+}

@@ -87,8 +87,11 @@ fn wait(mut child: Child, limit: Duration) -> Child {
     child
 }
 
+/// ringgate and ringgate-base (the same binary here) side by side, two
+/// repetitions each: both run, are labelled, get ratios to the base, and
+/// their repetitions alternate.
 #[test]
-fn compare_ringgate_small_get() {
+fn compare_ringgate_and_ringgate_base_small_get() {
     let Some(ringgate) = ringgate_bin() else {
         return;
     };
@@ -97,37 +100,101 @@ fn compare_ringgate_small_get() {
         &[
             "compare",
             "--proxies",
-            "ringgate",
+            "ringgate,ringgate-base",
             "--origin",
             "ringbench",
             "--scenarios",
             "small-get",
+            // A window of 100 clock ticks: CPU time is counted in ticks,
+            // and a starved proxy may get few of them in a shorter one.
             "--duration",
             "1s",
             "--warmup",
             "200ms",
             "--reps",
-            "1",
+            "2",
             "--json",
             "-",
             "--ringgate",
             rg,
+            "--ringgate-base",
+            rg,
         ],
-        Duration::from_secs(60),
+        Duration::from_secs(90),
     );
     assert!(ok, "compare failed:\n{stderr}");
     let doc: serde_json::Value = serde_json::from_str(&stdout).expect("JSON on stdout");
-    let r = &doc["scenarios"][0]["results"][0];
-    assert_eq!(r["proxy"], "ringgate", "{stderr}");
-    assert!(r["error"].is_null(), "{}", r["error"]);
-    let rep = &r["reps"][0];
-    assert!(rep["requests"].as_u64().unwrap() > 0, "{rep}");
-    assert!(rep["cpu_us_per_req"].as_f64().unwrap() > 0.0, "{rep}");
-    assert!(r["cpu_us_per_req"]["median"].as_f64().unwrap() > 0.0);
+    let results = doc["scenarios"][0]["results"].as_array().unwrap();
+    let names: Vec<&str> = results
+        .iter()
+        .map(|r| r["proxy"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ringgate", "ringgate-base"], "{stderr}");
+    for r in results {
+        assert!(r["error"].is_null(), "{}", r["error"]);
+        let reps = r["reps"].as_array().unwrap();
+        assert_eq!(reps.len(), 2, "{r}");
+        for rep in reps {
+            assert!(rep["requests"].as_u64().unwrap() > 0, "{rep}");
+            assert!(rep["cpu_us_per_req"].as_f64().unwrap() > 0.0, "{rep}");
+        }
+        assert!(r["cpu_vs_base"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(r["rps_vs_base"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(r["cpu_vs_nginx"].is_null(), "{r}");
+    }
+    assert_eq!(results[1]["cpu_vs_base"], 1.0);
     assert_eq!(doc["run"]["origin"], "ringbench");
-    assert!(
-        stderr.contains("| ringgate |") || stderr.contains("ringgate  "),
+    assert_eq!(
+        doc["run"]["proxies"],
+        serde_json::json!(["ringgate", "ringgate-base"])
+    );
+    assert_eq!(doc["run"]["binaries"]["ringgate-base"], rg);
+    let reps: Vec<&str> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("ringbench compare: small-get / "))
+        .map(|l| l.split(" (").next().unwrap())
+        .collect();
+    assert_eq!(
+        reps,
+        [
+            "ringgate: rep 1/2",
+            "ringgate-base: rep 1/2",
+            "ringgate: rep 2/2",
+            "ringgate-base: rep 2/2"
+        ],
         "{stderr}"
+    );
+    // The table comes twice: when the scenario ends and with all results.
+    let headers: Vec<&str> = stderr.lines().filter(|l| l.starts_with("proxy ")).collect();
+    assert_eq!(headers.len(), 2, "{stderr}");
+    for header in &headers {
+        assert!(header.contains("req/s ÷ base  CPU ÷ base"), "{header}");
+    }
+    let base_rows = stderr.lines().filter(|l| l.starts_with("ringgate-base "));
+    assert_eq!(base_rows.count(), 2, "{stderr}");
+}
+
+/// Mistakes with ringgate-base end the run before anything starts.
+#[test]
+fn ringgate_base_flag_errors() {
+    let (ok, stdout, stderr) = run(
+        &["compare", "--proxies", "ringgate,ringgate-base,nginx"],
+        Duration::from_secs(10),
+    );
+    assert!(!ok && stdout.is_empty());
+    assert_eq!(
+        stderr,
+        "ringbench: --proxies lists `ringgate-base`, which needs --ringgate-base PATH \
+         (the older ringgate binary to compare with)\n"
+    );
+    let (ok, _, stderr) = run(
+        &["compare", "--ringgate-base", "/nonexistent/ringgate"],
+        Duration::from_secs(10),
+    );
+    assert!(!ok);
+    assert_eq!(
+        stderr,
+        "ringbench: --ringgate-base /nonexistent/ringgate: no such file\n"
     );
 }
 

@@ -7,9 +7,11 @@ use bench_harness::compare::procstat::{
     parse_children, parse_cpu_busy, parse_schedstat_wait_ns, parse_stat, system_busy_s, tree_cpu_s,
     tree_runq_wait_s, tree_ticks, ProcSource, ProcStat,
 };
+use bench_harness::compare::proxy::ProxyKind;
 use bench_harness::compare::scenario::{self, SCENARIOS};
 use bench_harness::compare::summary::{spread, ProxyResult, ScenarioResult, Spread};
-use bench_harness::compare::{svg, table};
+use bench_harness::compare::{svg, table, CompareArgs};
+use clap::Parser;
 use serde_json::json;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -380,4 +382,215 @@ fn utc_timestamps() {
     assert_eq!(format_utc(0), "19700101-000000");
     assert_eq!(format_utc(1_700_000_000), "20231114-221320");
     assert_eq!(format_utc(951_782_400), "20000229-000000");
+}
+
+/// `ringbench compare`'s flags, parsed as the binary parses them.
+#[derive(Parser, Debug)]
+struct CompareCli {
+    #[command(flatten)]
+    args: CompareArgs,
+}
+
+fn proxies_of(flags: &[&str]) -> Result<Vec<ProxyKind>, String> {
+    let argv = std::iter::once("compare").chain(flags.iter().copied());
+    CompareCli::try_parse_from(argv)
+        .map_err(|e| e.to_string())?
+        .args
+        .proxies()
+}
+
+#[test]
+fn proxies_default_gains_ringgate_base_with_its_binary() {
+    use ProxyKind::*;
+    assert_eq!(proxies_of(&[]).unwrap(), [Ringgate, Nginx, Haproxy]);
+    assert_eq!(
+        proxies_of(&["--ringgate-base", "/old/ringgate"]).unwrap(),
+        [Ringgate, RinggateBase, Nginx, Haproxy]
+    );
+}
+
+#[test]
+fn proxies_keep_the_given_order() {
+    use ProxyKind::*;
+    let flags = [
+        "--proxies",
+        "ringgate,ringgate-base,nginx",
+        "--ringgate-base",
+        "/old/ringgate",
+    ];
+    assert_eq!(proxies_of(&flags).unwrap(), [Ringgate, RinggateBase, Nginx]);
+    let flags = [
+        "--ringgate-base",
+        "/old/ringgate",
+        "--proxies",
+        "nginx,ringgate-base,ringgate",
+    ];
+    assert_eq!(proxies_of(&flags).unwrap(), [Nginx, RinggateBase, Ringgate]);
+    // Without ringgate-base in the list the binary is simply not run.
+    let flags = ["--ringgate-base", "/old/ringgate", "--proxies", "ringgate"];
+    assert_eq!(proxies_of(&flags).unwrap(), [Ringgate]);
+}
+
+#[test]
+fn ringgate_base_without_its_binary_is_an_error() {
+    let err = proxies_of(&["--proxies", "ringgate,ringgate-base,nginx"]).unwrap_err();
+    assert_eq!(
+        err,
+        "--proxies lists `ringgate-base`, which needs --ringgate-base PATH \
+         (the older ringgate binary to compare with)"
+    );
+}
+
+#[test]
+fn a_proxy_listed_twice_is_an_error() {
+    let err = proxies_of(&["--proxies", "nginx,ringgate,nginx"]).unwrap_err();
+    assert_eq!(err, "--proxies lists `nginx` twice");
+    let err = proxies_of(&["--proxies", "ringgatebase"]).unwrap_err();
+    assert!(err.contains("ringgate-base"), "{err}");
+}
+
+#[test]
+fn ringgate_base_runs_wherever_ringgate_does() {
+    let jwt = SCENARIOS.iter().find(|s| s.name == "jwt-auth").unwrap();
+    assert!(jwt.runs_on(ProxyKind::Ringgate));
+    assert!(jwt.runs_on(ProxyKind::RinggateBase));
+    assert!(!jwt.runs_on(ProxyKind::Nginx) && !jwt.runs_on(ProxyKind::Haproxy));
+    for sc in SCENARIOS {
+        assert_eq!(
+            sc.runs_on(ProxyKind::RinggateBase),
+            sc.runs_on(ProxyKind::Ringgate),
+            "{}",
+            sc.name
+        );
+    }
+    assert_eq!(ProxyKind::RinggateBase.config_kind(), ProxyKind::Ringgate);
+    assert_eq!(ProxyKind::RinggateBase.name(), "ringgate-base");
+}
+
+/// ringgate, ringgate-base and nginx, with ratios computed.
+fn sample_with_base() -> ScenarioResult {
+    let mut sc = ScenarioResult {
+        scenario: "small-get".into(),
+        about: "GET".into(),
+        baseline: None,
+        results: vec![
+            result(
+                "ringgate",
+                &[9.0, 10.0, 11.0],
+                &[60_000.0, 62_000.0, 61_000.0],
+                0,
+            ),
+            result(
+                "ringgate-base",
+                &[12.0, 12.5, 13.0],
+                &[50_000.0, 50_500.0, 51_000.0],
+                0,
+            ),
+            result("nginx", &[20.0], &[40_000.0], 0),
+        ],
+    };
+    sc.compute_ratios();
+    sc
+}
+
+#[test]
+fn ratios_to_ringgate_base() {
+    let sc = sample_with_base();
+    let [rg, base, nginx] = &sc.results[..] else {
+        panic!("three results");
+    };
+    assert!((rg.cpu_vs_base.unwrap() - 10.0 / 12.5).abs() < 1e-12);
+    assert!((rg.rps_vs_base.unwrap() - 61_000.0 / 50_500.0).abs() < 1e-12);
+    assert_eq!((base.rps_vs_base, base.cpu_vs_base), (Some(1.0), Some(1.0)));
+    assert!((nginx.cpu_vs_base.unwrap() - 20.0 / 12.5).abs() < 1e-12);
+    // The nginx ratios are unaffected, ringgate-base gets its own.
+    assert!((base.cpu_vs_nginx.unwrap() - 12.5 / 20.0).abs() < 1e-12);
+    // Without ringgate-base (the old sample) nothing is filled in.
+    assert!(sample().results.iter().all(|r| r.rps_vs_base.is_none()));
+}
+
+#[test]
+fn ratios_to_a_failed_ringgate_base_stay_empty() {
+    let mut sc = ScenarioResult {
+        results: vec![
+            result("ringgate", &[10.0], &[60_000.0], 0),
+            ProxyResult::new("ringgate-base", Vec::new(), Some("did not start".into())),
+        ],
+        ..ScenarioResult::default()
+    };
+    sc.compute_ratios();
+    assert!(sc.results.iter().all(|r| r.cpu_vs_base.is_none()));
+    // No base columns then; the base row says why.
+    let md = table::markdown(&sc);
+    assert!(!md.contains("÷ base"), "{md}");
+    assert!(md.contains("| ringgate-base | — |"), "{md}");
+    assert!(md.contains("FAILED: did not start"), "{md}");
+}
+
+#[test]
+fn tables_get_base_columns_when_ringgate_base_ran() {
+    let sc = sample_with_base();
+    let md = table::markdown(&sc);
+    let lines: Vec<&str> = md.lines().collect();
+    assert_eq!(
+        lines[2],
+        "| proxy | req/s | p50 | p99 | p99.9 | CPU µs/req | req/s ÷ nginx | CPU ÷ nginx \
+         | req/s ÷ base | CPU ÷ base | note |"
+    );
+    assert_eq!(lines[3], format!("|{}", "---|".repeat(11)));
+    // Every row has as many cells as the header.
+    for row in &lines[4..] {
+        assert_eq!(row.matches(" | ").count(), 10, "{row}");
+    }
+    assert!(
+        lines[4].ends_with("| 1.52 | 0.50 | 1.21 | 0.80 |  |"),
+        "{}",
+        lines[4]
+    );
+    assert!(lines[5].starts_with("| ringgate-base | 50500 (50000–51000) |"));
+    assert!(lines[5].ends_with("| 1.00 | 1.00 |  |"), "{}", lines[5]);
+    let text = table::text(&sc);
+    let head = text.lines().nth(1).unwrap();
+    assert!(
+        head.contains("CPU ÷ nginx  req/s ÷ base  CPU ÷ base  note"),
+        "{head}"
+    );
+    assert_eq!(text.lines().count(), 2 + 3);
+    // The old tables are unchanged: nine columns.
+    let old = table::markdown(&sample());
+    assert!(old.contains("| CPU ÷ nginx | note |"), "{old}");
+}
+
+#[test]
+fn json_labels_ringgate_base_and_its_ratios() {
+    let sc = sample_with_base();
+    let v = serde_json::to_value(&sc).unwrap();
+    let results = v["results"].as_array().unwrap();
+    let names: Vec<&str> = results
+        .iter()
+        .map(|r| r["proxy"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ringgate", "ringgate-base", "nginx"]);
+    assert_eq!(results[1]["rps_vs_base"], 1.0);
+    assert_eq!(results[1]["cpu_vs_base"], 1.0);
+    assert_eq!(results[0]["cpu_vs_base"], 0.8);
+    // The run's proxy list serializes with the same labels.
+    let kinds = serde_json::to_value([ProxyKind::Ringgate, ProxyKind::RinggateBase]).unwrap();
+    assert_eq!(kinds, json!(["ringgate", "ringgate-base"]));
+    // Without ringgate-base the fields are there, null.
+    let old = serde_json::to_value(sample()).unwrap();
+    assert!(old["results"][0]["rps_vs_base"].is_null());
+    assert!(old["results"][0]
+        .as_object()
+        .unwrap()
+        .contains_key("cpu_vs_base"));
+}
+
+#[test]
+fn svg_labels_ringgate_base() {
+    let doc = svg::chart("base", &[sample_with_base()]);
+    assert_well_formed(&doc);
+    assert_eq!(doc.matches(">ringgate-base</text>").count(), 1, "legend");
+    // 3 proxies × 2 panels, plus background and 3 legend swatches.
+    assert_eq!(doc.matches("<rect").count(), 6 + 1 + 3);
 }

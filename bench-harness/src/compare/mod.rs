@@ -1,8 +1,11 @@
-//! `ringbench compare`: ringgate against nginx and haproxy on the same
-//! machine, the method of BENCHMARKING.md. Origin and load generator on
-//! one CPU, the proxy under test with one worker on another; per scenario
-//! and proxy, several repetitions of warmup + measured window; the figure
-//! of merit is the proxy process tree's CPU µs per request.
+//! `ringbench compare`: ringgate against nginx and haproxy (and an older
+//! ringgate build, `ringgate-base`) on the same machine, the method of
+//! BENCHMARKING.md. Origin and load generator on one CPU, the proxies
+//! under test with one worker each on another; per scenario, several
+//! repetitions of warmup + measured window, interleaved across the proxies
+//! (rep 1 of each, then rep 2 of each, ...) so slow drifts of the machine
+//! hit all of them alike; the figure of merit is the proxy process tree's
+//! CPU µs per request.
 
 pub mod cert;
 pub mod child;
@@ -18,17 +21,29 @@ pub mod svg;
 pub mod table;
 
 use crate::units::parse_duration;
+use measure::Rep;
 use proxy::{OriginKind, ProxyKind};
 use scenario::Scenario;
 use std::path::PathBuf;
 use std::time::Duration;
 use summary::{ProxyResult, ScenarioResult};
 
+/// `--proxies` without `--ringgate-base`.
+const DEFAULT_PROXIES: &[ProxyKind] = &[ProxyKind::Ringgate, ProxyKind::Nginx, ProxyKind::Haproxy];
+/// `--proxies` with `--ringgate-base`.
+const DEFAULT_PROXIES_WITH_BASE: &[ProxyKind] = &[
+    ProxyKind::Ringgate,
+    ProxyKind::RinggateBase,
+    ProxyKind::Nginx,
+    ProxyKind::Haproxy,
+];
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct CompareArgs {
-    /// Proxies to compare, in table order.
-    #[arg(long, value_delimiter = ',', default_value = "ringgate,nginx,haproxy")]
-    proxies: Vec<ProxyKind>,
+    /// Proxies to compare, in table order (default: ringgate,nginx,haproxy;
+    /// with --ringgate-base: ringgate,ringgate-base,nginx,haproxy).
+    #[arg(long, value_delimiter = ',')]
+    proxies: Option<Vec<ProxyKind>>,
     /// The upstream: nginx (`return 200`, static files) or `ringbench origin`.
     #[arg(long, value_enum, default_value = "nginx")]
     origin: OriginKind,
@@ -56,6 +71,10 @@ pub struct CompareArgs {
     /// The ringgate binary (default: `ringgate` next to this ringbench).
     #[arg(long)]
     ringgate: Option<PathBuf>,
+    /// An older ringgate binary, run as the `ringgate-base` proxy with the
+    /// same configs as ringgate; every row gets ratios to it.
+    #[arg(long, value_name = "PATH")]
+    ringgate_base: Option<PathBuf>,
     /// The nginx binary.
     #[arg(long, default_value = "nginx")]
     nginx: String,
@@ -75,6 +94,43 @@ pub struct CompareArgs {
     markdown: bool,
 }
 
+impl CompareArgs {
+    /// The proxies to run, in table order: `--proxies` as given, or the
+    /// default. Rejects an empty list, a proxy listed twice (its scratch
+    /// directory is named after it, and a scenario's proxies all run at
+    /// once) and ringgate-base without a binary for it.
+    pub fn proxies(&self) -> Result<Vec<ProxyKind>, String> {
+        let has_base = self.ringgate_base.is_some();
+        let list = match &self.proxies {
+            Some(given) => given.clone(),
+            None if has_base => DEFAULT_PROXIES_WITH_BASE.to_vec(),
+            None => DEFAULT_PROXIES.to_vec(),
+        };
+        if list.is_empty() {
+            return Err("--proxies must not be empty".into());
+        }
+        for (i, kind) in list.iter().enumerate() {
+            if list[..i].contains(kind) {
+                return Err(format!("--proxies lists `{}` twice", kind.name()));
+            }
+        }
+        if list.contains(&ProxyKind::RinggateBase) && !has_base {
+            return Err(
+                "--proxies lists `ringgate-base`, which needs --ringgate-base PATH \
+                 (the older ringgate binary to compare with)"
+                    .into(),
+            );
+        }
+        Ok(list)
+    }
+
+    /// `--ringgate-base` given, but ringgate-base left out of an explicit
+    /// `--proxies`: the binary would go unused.
+    fn base_unused(&self, proxies: &[ProxyKind]) -> bool {
+        self.ringgate_base.is_some() && !proxies.contains(&ProxyKind::RinggateBase)
+    }
+}
+
 /// Everything the steps need, resolved once.
 pub struct Settings {
     pub proxy_cpu: usize,
@@ -85,6 +141,10 @@ pub struct Settings {
     pub origin: OriginKind,
     pub self_exe: PathBuf,
     pub ringgate: PathBuf,
+    /// The older ringgate run as `ringgate-base`, if any.
+    pub ringgate_base: Option<PathBuf>,
+    /// The proxies of every scenario, in table order.
+    pub proxies: Vec<ProxyKind>,
     pub nginx: String,
     pub haproxy: String,
     /// Scratch directory for configs, logs and bodies; removed at the end.
@@ -103,13 +163,11 @@ pub fn run(args: CompareArgs) -> Result<(), String> {
         return Ok(());
     }
     let scenarios = scenario::select(args.scenarios.as_deref())?;
-    if args.reps == 0 || args.duration.is_zero() || args.proxies.is_empty() {
-        return Err("--reps, --duration and --proxies must not be zero or empty".into());
-    }
+    let proxies = checked_proxies(&args)?;
     child::install_signal_handlers();
     child::raise_nofile_limit();
     let scratch = output::Scratch::new()?;
-    let mut settings = settings(&args, scratch.path.clone())?;
+    let mut settings = settings(&args, proxies, scratch.path.clone())?;
     if scenarios.iter().any(|s| s.tls) {
         settings.tls = Some(cert::write(&settings.dir)?);
     }
@@ -117,11 +175,27 @@ pub fn run(args: CompareArgs) -> Result<(), String> {
         settings.jwt = Some(cert::jwt_token()?);
     }
     let started = output::utc_timestamp();
-    let results = run_all(&settings, &args.proxies, &scenarios)?;
+    let results = run_all(&settings, &scenarios)?;
     output::write_all(&args, &settings, &started, &results)
 }
 
-fn settings(args: &CompareArgs, dir: PathBuf) -> Result<Settings, String> {
+/// The proxies to run, after the checks that must pass before anything
+/// starts: a typo in `--ringgate-base` should not cost a whole run.
+fn checked_proxies(args: &CompareArgs) -> Result<Vec<ProxyKind>, String> {
+    let proxies = args.proxies()?;
+    if args.reps == 0 || args.duration.is_zero() {
+        return Err("--reps and --duration must not be zero".into());
+    }
+    if let Some(base) = args.ringgate_base.as_ref().filter(|p| !p.is_file()) {
+        return Err(format!("--ringgate-base {}: no such file", base.display()));
+    }
+    if args.base_unused(&proxies) {
+        eprintln!("ringbench compare: --ringgate-base is unused: --proxies has no ringgate-base");
+    }
+    Ok(proxies)
+}
+
+fn settings(args: &CompareArgs, proxies: Vec<ProxyKind>, dir: PathBuf) -> Result<Settings, String> {
     let self_exe = std::env::current_exe().map_err(|e| format!("own path: {e}"))?;
     let ringgate = args
         .ringgate
@@ -136,6 +210,8 @@ fn settings(args: &CompareArgs, dir: PathBuf) -> Result<Settings, String> {
         origin: args.origin,
         self_exe,
         ringgate,
+        ringgate_base: args.ringgate_base.clone(),
+        proxies,
         nginx: args.nginx.clone(),
         haproxy: args.haproxy.clone(),
         dir,
@@ -145,11 +221,7 @@ fn settings(args: &CompareArgs, dir: PathBuf) -> Result<Settings, String> {
 }
 
 /// Every scenario × proxy; a proxy that fails is reported and skipped.
-fn run_all(
-    s: &Settings,
-    proxies: &[ProxyKind],
-    scenarios: &[&Scenario],
-) -> Result<Vec<ScenarioResult>, String> {
+fn run_all(s: &Settings, scenarios: &[&Scenario]) -> Result<Vec<ScenarioResult>, String> {
     eprintln!(
         "ringbench compare: starting the {} origin on cpu {}",
         s.origin.name(),
@@ -162,13 +234,9 @@ fn run_all(
         let mut res = ScenarioResult {
             scenario: sc.name.into(),
             about: sc.about.into(),
-            results: Vec::new(),
+            results: run_scenario(s, sc, &origin)?,
             baseline: None,
         };
-        for &kind in proxies.iter().filter(|&&k| sc.runs_on(k)) {
-            child::check_interrupted()?;
-            res.results.push(run_proxy(s, sc, kind, &origin));
-        }
         if res.results.is_empty() {
             eprintln!(
                 "ringbench compare: {}: skipped (runs only on {:?})",
@@ -189,19 +257,65 @@ fn run_all(
     Ok(all)
 }
 
-/// All repetitions of one proxy in one scenario, on a freshly started proxy.
-fn run_proxy(s: &Settings, sc: &Scenario, kind: ProxyKind, origin: &proxy::Running) -> ProxyResult {
-    let name = kind.name();
-    let running = match proxy::start_proxy(kind, s, sc, origin.addr.port()) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("ringbench compare: {name} did not start: {e}");
-            return ProxyResult::new(name, Vec::new(), Some(e));
-        }
-    };
-    let mut done = Vec::new();
-    let mut error = None;
+/// One scenario: every proxy that runs it is started first (all pinned to
+/// the proxy CPU, idle while another is measured), then the repetitions
+/// are interleaved — rep 1 of each proxy in table order, then rep 2 of
+/// each, ... — so a slow drift of the machine (thermal, other jobs) hits
+/// all proxies alike instead of the ones measured last.
+fn run_scenario(
+    s: &Settings,
+    sc: &Scenario,
+    origin: &proxy::Running,
+) -> Result<Vec<ProxyResult>, String> {
+    let mut contenders = Vec::new();
+    for &kind in s.proxies.iter().filter(|&&k| sc.runs_on(k)) {
+        child::check_interrupted()?;
+        contenders.push(Contender::start(s, sc, kind, origin));
+    }
     for i in 1..=s.reps {
+        for c in &mut contenders {
+            child::check_interrupted()?;
+            c.run_rep(s, sc, origin, i);
+        }
+    }
+    Ok(contenders.into_iter().map(Contender::finish).collect())
+}
+
+/// One proxy in one scenario while its repetitions run.
+struct Contender {
+    kind: ProxyKind,
+    /// The started proxy; `None` once it failed to start or failed a
+    /// repetition (it is stopped then, and skipped from there on).
+    running: Option<proxy::Running>,
+    reps: Vec<Rep>,
+    error: Option<String>,
+}
+
+impl Contender {
+    /// Starts the proxy; a failure is recorded, not returned, so the other
+    /// proxies still run.
+    fn start(s: &Settings, sc: &Scenario, kind: ProxyKind, origin: &proxy::Running) -> Contender {
+        let (running, error) = match proxy::start_proxy(kind, s, sc, origin.addr.port()) {
+            Ok(r) => (Some(r), None),
+            Err(e) => {
+                eprintln!("ringbench compare: {} did not start: {e}", kind.name());
+                (None, Some(e))
+            }
+        };
+        Contender {
+            kind,
+            running,
+            reps: Vec::new(),
+            error,
+        }
+    }
+
+    /// Repetition `i` against the running proxy, if it still runs.
+    fn run_rep(&mut self, s: &Settings, sc: &Scenario, origin: &proxy::Running, i: usize) {
+        let Some(running) = &self.running else {
+            return;
+        };
+        let name = self.kind.name();
         eprintln!(
             "ringbench compare: {} / {name}: rep {i}/{} ({:?} warmup + {:?})",
             sc.name, s.reps, s.warmup, s.duration
@@ -211,13 +325,17 @@ fn run_proxy(s: &Settings, sc: &Scenario, kind: ProxyKind, origin: &proxy::Runni
             origin: origin.child.pid(),
         };
         match measure::run_rep(s, sc, running.addr, pids) {
-            Ok(rep) => done.push(rep),
+            Ok(rep) => self.reps.push(rep),
             Err(e) => {
                 eprintln!("ringbench compare: {name}: {e}");
-                error = Some(e);
-                break;
+                self.error = Some(e);
+                self.running = None;
             }
         }
     }
-    ProxyResult::new(name, done, error)
+
+    /// The result; stops the proxy.
+    fn finish(self) -> ProxyResult {
+        ProxyResult::new(self.kind.name(), self.reps, self.error)
+    }
 }

@@ -84,7 +84,7 @@ fn version_of(bin: &str, arg: &str) -> Option<String> {
     )
 }
 
-fn run_info(args: &CompareArgs, s: &Settings, started: &str) -> serde_json::Value {
+fn run_info(s: &Settings, started: &str) -> serde_json::Value {
     json!({
         "started_utc": started,
         "kernel": std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim(),
@@ -94,10 +94,18 @@ fn run_info(args: &CompareArgs, s: &Settings, started: &str) -> serde_json::Valu
         "warmup_s": s.warmup.as_secs_f64(),
         "duration_s": s.duration.as_secs_f64(),
         "reps": s.reps,
-        "proxies": args.proxies,
+        "proxies": s.proxies,
         "clock_ticks_per_s": super::procstat::clock_ticks_per_s(),
+        // Two builds of one version print the same `--version`: the paths
+        // tell ringgate and ringgate-base apart.
+        "binaries": {
+            "ringgate": s.ringgate.display().to_string(),
+            "ringgate-base": s.ringgate_base.as_ref().map(|p| p.display().to_string()),
+        },
         "versions": {
             "ringgate": version_of(&s.ringgate.display().to_string(), "--version"),
+            "ringgate-base": s.ringgate_base.as_ref()
+                .and_then(|p| version_of(&p.display().to_string(), "--version")),
             "nginx": version_of(&s.nginx, "-v"),
             "haproxy": version_of(&s.haproxy, "-v"),
         },
@@ -128,7 +136,7 @@ pub fn write_all(
         print!("{tables}")
     }
 
-    let doc = json!({ "run": run_info(args, s, started), "scenarios": results });
+    let doc = json!({ "run": run_info(s, started), "scenarios": results });
     let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())? + "\n";
     let json_path = match args.json.as_deref() {
         Some("-") => {

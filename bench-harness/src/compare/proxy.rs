@@ -12,9 +12,13 @@ use std::time::Duration;
 const STARTUP: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum ProxyKind {
     Ringgate,
+    /// An older ringgate build (`--ringgate-base`), run exactly like
+    /// `ringgate` in the same run, so a change can be checked for
+    /// regressions with same-run ratios.
+    RinggateBase,
     Nginx,
     Haproxy,
 }
@@ -23,8 +27,18 @@ impl ProxyKind {
     pub fn name(self) -> &'static str {
         match self {
             ProxyKind::Ringgate => "ringgate",
+            ProxyKind::RinggateBase => "ringgate-base",
             ProxyKind::Nginx => "nginx",
             ProxyKind::Haproxy => "haproxy",
+        }
+    }
+
+    /// The proxy whose config, scenario snippets and scenario restrictions
+    /// this one uses: ringgate-base is ringgate with another binary.
+    pub fn config_kind(self) -> ProxyKind {
+        match self {
+            ProxyKind::RinggateBase => ProxyKind::Ringgate,
+            other => other,
         }
     }
 }
@@ -145,19 +159,15 @@ pub fn start_proxy(
     };
     let opts = probe_opts(s, sc)?;
     let mut r = match kind {
-        ProxyKind::Ringgate => {
+        ProxyKind::Ringgate | ProxyKind::RinggateBase => {
             let conf = dir.join("ringgate.toml");
             write(
                 &conf,
                 &confgen::ringgate(cpu, origin_port, &sc.snippets, tls),
             )?;
-            let mut cmd = Command::new(&s.ringgate);
-            cmd.arg("run").arg("--config").arg(&conf);
-            if sc.jwt {
-                cmd.env(JWT_SECRET_ENV, JWT_SECRET);
-            }
+            let cmd = ringgate_command(kind, s, sc, &conf)?;
             let log = dir.join("stderr.log");
-            let mut child = Guarded::spawn("ringgate", cmd, Some(cpu), Some(&log))?;
+            let mut child = Guarded::spawn(kind.name(), cmd, Some(cpu), Some(&log))?;
             let addr = child.wait_line(Stream::Stdout, STARTUP, |l| {
                 l.strip_prefix("ringgate: listening on main ")?
                     .trim()
@@ -199,6 +209,33 @@ pub fn start_proxy(
     probe::wait_ok_with(r.addr, sc.path, &opts, STARTUP, || r.child.alive())
         .map_err(|e| r.child.failure(&e))?;
     Ok(r)
+}
+
+/// The command of a ringgate-flavoured proxy with the generated config
+/// `conf`: ringgate and ringgate-base differ only in the binary
+/// (`--ringgate` or `--ringgate-base`), never in arguments or environment.
+pub fn ringgate_command(
+    kind: ProxyKind,
+    s: &Settings,
+    sc: &Scenario,
+    conf: &Path,
+) -> Result<Command, String> {
+    let bin = match kind {
+        ProxyKind::Ringgate => &s.ringgate,
+        ProxyKind::RinggateBase => s
+            .ringgate_base
+            .as_ref()
+            .ok_or("ringgate-base needs --ringgate-base PATH")?,
+        ProxyKind::Nginx | ProxyKind::Haproxy => {
+            return Err(format!("{} is not a ringgate", kind.name()))
+        }
+    };
+    let mut cmd = Command::new(bin);
+    cmd.arg("run").arg("--config").arg(conf);
+    if sc.jwt {
+        cmd.env(JWT_SECRET_ENV, JWT_SECRET);
+    }
+    Ok(cmd)
 }
 
 /// TLS and headers a request to a proxy in scenario `sc` needs.

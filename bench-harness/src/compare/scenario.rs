@@ -57,6 +57,7 @@ pub struct Scenario {
     /// [`JWT_SECRET`]; ringgate gets the secret in [`JWT_SECRET_ENV`].
     pub jwt: bool,
     /// The proxies that can run this scenario; empty: all of them.
+    /// `Ringgate` here admits ringgate-base too.
     pub only: &'static [ProxyKind],
     /// Also report each proxy's req/s and CPU µs/req relative to its own
     /// result in this scenario (same run), when that was measured.
@@ -64,8 +65,9 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// ringgate-base runs wherever ringgate does.
     pub fn runs_on(&self, kind: ProxyKind) -> bool {
-        self.only.is_empty() || self.only.contains(&kind)
+        self.only.is_empty() || self.only.contains(&kind.config_kind())
     }
 }
 

@@ -1,7 +1,8 @@
 //! Repetitions → median with min–max, per proxy per scenario, and the
-//! ratios to nginx measured in the same run.
+//! ratios to nginx and to ringgate-base measured in the same run.
 
 use super::measure::Rep;
+use super::proxy::ProxyKind;
 use serde::Serialize;
 
 /// Error rate above which a result is flagged: its numbers describe a
@@ -66,6 +67,10 @@ pub struct ProxyResult {
     /// Median req/s and CPU µs/req divided by nginx's (same scenario).
     pub rps_vs_nginx: Option<f64>,
     pub cpu_vs_nginx: Option<f64>,
+    /// Median req/s and CPU µs/req divided by ringgate-base's (same
+    /// scenario): the regression check of a ringgate change.
+    pub rps_vs_base: Option<f64>,
+    pub cpu_vs_base: Option<f64>,
     /// Median req/s and CPU µs/req divided by this proxy's own in the
     /// scenario's baseline (e.g. small-get), same run.
     pub rps_vs_baseline: Option<f64>,
@@ -95,6 +100,8 @@ impl ProxyResult {
             error,
             rps_vs_nginx: None,
             cpu_vs_nginx: None,
+            rps_vs_base: None,
+            cpu_vs_base: None,
             rps_vs_baseline: None,
             cpu_vs_baseline: None,
         }
@@ -102,6 +109,16 @@ impl ProxyResult {
 
     pub fn has_data(&self) -> bool {
         !self.reps.is_empty()
+    }
+
+    /// This result's median req/s and CPU µs/req divided by the reference
+    /// medians `(req/s, CPU µs/req)`; `None` where the reference is zero.
+    fn ratios_to(&self, (rps, cpu): (f64, f64)) -> (Option<f64>, Option<f64>) {
+        let ratio = |a: f64, b: f64| (b > 0.0).then(|| a / b);
+        (
+            ratio(self.requests_per_s.median, rps),
+            ratio(self.cpu_us_per_req.median, cpu),
+        )
     }
 }
 
@@ -115,19 +132,27 @@ pub struct ScenarioResult {
 }
 
 impl ScenarioResult {
-    /// Fills in the ratios to nginx, when nginx has numbers.
+    /// Fills in the ratios to nginx and to ringgate-base, for each of
+    /// them that has numbers.
     pub fn compute_ratios(&mut self) {
-        let base = self
-            .results
-            .iter()
-            .find(|r| r.proxy == "nginx" && r.has_data())
-            .map(|r| (r.requests_per_s.median, r.cpu_us_per_req.median));
-        let Some((rps, cpu)) = base else { return };
-        for r in self.results.iter_mut().filter(|r| r.has_data()) {
-            let ratio = |a: f64, b: f64| (b > 0.0).then(|| a / b);
-            r.rps_vs_nginx = ratio(r.requests_per_s.median, rps);
-            r.cpu_vs_nginx = ratio(r.cpu_us_per_req.median, cpu);
+        if let Some(nginx) = self.medians_of(ProxyKind::Nginx) {
+            for r in self.results.iter_mut().filter(|r| r.has_data()) {
+                (r.rps_vs_nginx, r.cpu_vs_nginx) = r.ratios_to(nginx);
+            }
         }
+        if let Some(base) = self.medians_of(ProxyKind::RinggateBase) {
+            for r in self.results.iter_mut().filter(|r| r.has_data()) {
+                (r.rps_vs_base, r.cpu_vs_base) = r.ratios_to(base);
+            }
+        }
+    }
+
+    /// `kind`'s median req/s and CPU µs/req, when it has data.
+    fn medians_of(&self, kind: ProxyKind) -> Option<(f64, f64)> {
+        self.results
+            .iter()
+            .find(|r| r.proxy == kind.name() && r.has_data())
+            .map(|r| (r.requests_per_s.median, r.cpu_us_per_req.median))
     }
 
     /// Fills in each proxy's ratios to its own result in `base`.
@@ -141,9 +166,8 @@ impl ScenarioResult {
             else {
                 continue;
             };
-            let ratio = |a: f64, b: f64| (b > 0.0).then(|| a / b);
-            r.rps_vs_baseline = ratio(r.requests_per_s.median, b.requests_per_s.median);
-            r.cpu_vs_baseline = ratio(r.cpu_us_per_req.median, b.cpu_us_per_req.median);
+            (r.rps_vs_baseline, r.cpu_vs_baseline) =
+                r.ratios_to((b.requests_per_s.median, b.cpu_us_per_req.median));
         }
     }
 }

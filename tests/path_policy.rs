@@ -196,3 +196,29 @@ fn allowed_ambiguous_escapes_pass_through_unchanged() {
     let resp = get(gw.addr(), "/admin%09", "");
     assert_shape(&resp, "/admin%09", Want::Refused("encoded_control"));
 }
+
+const OVERRIDES: &str =
+    "X-Original-URL: /admin\r\nX-Rewrite-URL: /admin\r\nx-original-url: /secret\r\n";
+
+#[test]
+fn url_override_headers_are_dropped_by_default() {
+    let protected = Upstream::hello();
+    let open = Upstream::hello();
+    let gw = gateway(&protected, &open, "");
+    assert_eq!(get(gw.addr(), "/public", OVERRIDES).status, 200);
+    let req = &open.requests()[0];
+    assert_eq!(req.header_count("x-original-url"), 0);
+    assert_eq!(req.header_count("x-rewrite-url"), 0);
+    assert_eq!(req.header_count("host"), 1);
+}
+
+#[test]
+fn url_override_headers_pass_when_configured() {
+    let protected = Upstream::hello();
+    let open = Upstream::hello();
+    let gw = gateway(&protected, &open, "forward_url_override_headers = true");
+    assert_eq!(get(gw.addr(), "/public", OVERRIDES).status, 200);
+    let req = &open.requests()[0];
+    assert_eq!(req.header_count("x-original-url"), 2);
+    assert_eq!(req.header_count("x-rewrite-url"), 1);
+}

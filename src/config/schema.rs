@@ -209,6 +209,9 @@ pub struct ProxyConfig {
     /// Accept `%3B`, `%23`, `%3F` and a `%20` at a segment edge in request
     /// paths; otherwise 400 (upstreams decode them into delimiters or trim).
     pub allow_ambiguous_escapes: bool,
+    /// Pass `X-Original-URL` / `X-Rewrite-URL` from clients to upstreams;
+    /// otherwise dropped (frameworks that honour them route on their value).
+    pub forward_url_override_headers: bool,
 }
 
 /// One injected identity header: `{ name = "X-User-Id", from = "claim:sub" }`.
@@ -230,6 +233,7 @@ impl Default for ProxyConfig {
             identity_headers: Vec::new(),
             allow_path_params: false,
             allow_ambiguous_escapes: false,
+            forward_url_override_headers: false,
         }
     }
 }

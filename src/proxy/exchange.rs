@@ -269,6 +269,7 @@ fn prepare(
         strip: &filters.identity.strip,
         strip_more,
         inject,
+        strip_url_overrides: !snap.config.proxy.forward_url_override_headers,
     };
     head::write_request_head(&mut scratch.out, buf, head, &scratch.path, &fwd, upgrade);
     Ok(Prepared {

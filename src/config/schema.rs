@@ -203,6 +203,15 @@ pub struct ProxyConfig {
     /// Headers set from the authenticated identity; always stripped from
     /// incoming requests, on every route.
     pub identity_headers: Vec<IdentityHeaderConfig>,
+    /// Accept `;` in request paths (`/app;jsessionid=1`) and match routes on
+    /// the path with every segment's `;params` removed; otherwise 400.
+    pub allow_path_params: bool,
+    /// Accept `%3B`, `%23`, `%3F` and a `%20` at a segment edge in request
+    /// paths; otherwise 400 (upstreams decode them into delimiters or trim).
+    pub allow_ambiguous_escapes: bool,
+    /// Pass `X-Original-URL` / `X-Rewrite-URL` from clients to upstreams;
+    /// otherwise dropped (frameworks that honour them route on their value).
+    pub forward_url_override_headers: bool,
 }
 
 /// One injected identity header: `{ name = "X-User-Id", from = "claim:sub" }`.
@@ -222,6 +231,9 @@ impl Default for ProxyConfig {
             add_via: false,
             trusted_proxies: Vec::new(),
             identity_headers: Vec::new(),
+            allow_path_params: false,
+            allow_ambiguous_escapes: false,
+            forward_url_override_headers: false,
         }
     }
 }
@@ -410,6 +422,10 @@ pub struct RouteConfig {
     pub path_prefix: Option<String>,
     /// Segments like `{id}` match one non-empty path segment.
     pub path_template: Option<String>,
+    /// Match the path's literals in case too; by default ASCII case is
+    /// ignored (`/admin` also matches `/ADMIN`).
+    #[serde(default)]
+    pub case_sensitive: bool,
     /// Allowed methods; empty = any method.
     #[serde(default)]
     pub methods: Vec<String>,

@@ -20,7 +20,7 @@ pub enum ProxyError {
     BadRequest(ParseError),
     /// The request body's chunked framing was malformed or too large.
     BadRequestBody(ChunkError),
-    /// The path has dot-segments or encoded slashes (see `route::check_path`).
+    /// The path is ambiguous to upstreams (see `route::check_path`).
     BadPath(&'static str),
     /// CONNECT: ringgate is a reverse proxy, not a forward one.
     ConnectNotAllowed,
@@ -182,6 +182,10 @@ pub static REJECT_REASONS: &[&str] = &[
     "empty_segment",
     "encoded_unreserved",
     "bad_percent_encoding",
+    "path_params",
+    "encoded_delimiter",
+    "encoded_space",
+    "encoded_control",
     // Request heads refused by the parser (http::ParseErrorKind).
     "invalid_method",
     "invalid_target",
@@ -337,6 +341,13 @@ mod tests {
                 continue; // a response error: the client gets 502 upstream_bad_response
             }
             assert_ne!(reason_index(kind.reason()), 0, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn every_path_reason_has_its_own_counter() {
+        for e in crate::route::PathError::ALL {
+            assert_ne!(reason_index(e.reason()), 0, "{e:?}");
         }
     }
 

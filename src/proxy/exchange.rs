@@ -35,6 +35,9 @@ pub struct Scratch {
     pub extra: Vec<u8>,
     /// Identity header lines for the upstream head.
     pub inject: Vec<u8>,
+    /// The request path with `;params` removed, when the config allows them
+    /// and the path has some: what routes are matched against.
+    pub match_path: Vec<u8>,
 }
 
 /// What the connection loop does after an exchange.
@@ -136,14 +139,28 @@ fn prepare(
     } else {
         head.path.get(buf)
     };
-    route::check_path(path).map_err(|e| ProxyError::BadPath(e.reason()))?;
+    let proxy_cfg = &snap.config.proxy;
+    let policy = route::PathPolicy {
+        allow_path_params: proxy_cfg.allow_path_params,
+        allow_ambiguous_escapes: proxy_cfg.allow_ambiguous_escapes,
+    };
+    route::check_path(path, policy).map_err(|e| ProxyError::BadPath(e.reason()))?;
+    // `check_path` let a `;` through only if params are allowed: match on
+    // the path without them, as Tomcat/Spring will act on it.
+    let match_path: &[u8] = if memchr::memchr(b';', path).is_some() {
+        scratch.match_path.clear();
+        route::strip_path_params(path, &mut scratch.match_path);
+        &scratch.match_path
+    } else {
+        path
+    };
     let host = head.host.map(|s| s.get(buf));
     let header = |name: &str| head.header(buf, name);
     let Some(m) = snap
         .router
-        .lookup(host, path, head.method_span.get(buf), &header)
+        .lookup(host, match_path, head.method_span.get(buf), &header)
     else {
-        return Err(no_route(snap, host, path, &header));
+        return Err(no_route(snap, host, match_path, &header));
     };
 
     // IP rules (403), authentication (401), authorization (403); routes
@@ -229,6 +246,13 @@ fn prepare(
     let upgrade = head.upgrade.is_some() && snap.config.proxy.allow_upgrade;
 
     scratch.path.clear();
+    // Params reach the upstream on as-is routes; a rewrite is built from
+    // the matched (param-less) path its captures point into.
+    let path = if snap.router.forwards_as_is(&m) {
+        path
+    } else {
+        match_path
+    };
     snap.router.write_upstream_path(&m, path, &mut scratch.path);
     if let Some(q) = head.query {
         scratch.path.push(b'?');
@@ -245,6 +269,7 @@ fn prepare(
         strip: &filters.identity.strip,
         strip_more,
         inject,
+        strip_url_overrides: !snap.config.proxy.forward_url_override_headers,
     };
     head::write_request_head(&mut scratch.out, buf, head, &scratch.path, &fwd, upgrade);
     Ok(Prepared {

@@ -61,6 +61,14 @@ pub struct Forwarding<'a> {
     pub strip_more: &'a [Box<[u8]>],
     /// Complete header lines (CRLF-terminated) to add: the verified identity.
     pub inject: &'a [u8],
+    /// Drop `X-Original-URL` / `X-Rewrite-URL`: frameworks that honour them
+    /// (Symfony, IIS rewrite) route on their value, not on the path the
+    /// gateway authorized.
+    pub strip_url_overrides: bool,
+}
+
+fn is_url_override(name: &[u8]) -> bool {
+    name_is(name, "x-original-url") || name_is(name, "x-rewrite-url")
 }
 
 fn listed(name: &[u8], names: &[Box<[u8]>]) -> bool {
@@ -94,6 +102,9 @@ pub fn write_request_head(
     for h in &req.headers {
         let name = h.name.get(buf);
         if req.is_hop_by_hop(buf, h) || name_is(name, "expect") {
+            continue;
+        }
+        if fwd.strip_url_overrides && is_url_override(name) {
             continue;
         }
         if (!fwd.strip.is_empty() || !fwd.strip_more.is_empty())

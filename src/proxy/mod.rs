@@ -53,6 +53,7 @@ pub async fn serve<C: ClientStream>(
         up_buf: ctx.bufs.get(),
         extra: Vec::new(),
         inject: Vec::new(),
+        match_path: Vec::new(),
     };
     let mut snap = ctx.snapshot();
     let mut parser = RequestParser::new(limits_of(&snap));

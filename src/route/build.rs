@@ -3,10 +3,10 @@
 
 use ahash::AHashMap;
 
-use super::check::check_path;
+use super::check::{check_path, PathPolicy};
 use super::host::{parse_host_pattern, HostPattern};
 use super::rule::{HeaderPred, PathMatcher, Rank, Route, Upstream};
-use super::template::{check_path_bytes, parse_rewrite, parse_template};
+use super::template::{check_path_bytes, parse_rewrite, parse_template, Seg};
 use super::RouteError;
 use crate::config::{HeaderMatchConfig, RouteConfig};
 
@@ -50,6 +50,7 @@ pub(super) fn compile(index: usize, cfg: &RouteConfig, out: &mut Vec<RouteError>
     Some(Route {
         hosts,
         path,
+        case_sensitive: cfg.case_sensitive,
         methods,
         headers,
         upstream: upstream?,
@@ -79,14 +80,20 @@ fn compile_path(cfg: &RouteConfig, errs: &mut Errors) -> Option<PathMatcher> {
             &mut found,
             errs,
             "path_exact",
-            literal_path(p).map(PathMatcher::Exact),
+            literal_path(p).map(|p| PathMatcher::Exact(without_trailing_slash(&p).into())),
         );
     }
     if let Some(p) = &cfg.path_prefix {
         push_ok(&mut found, errs, "path_prefix", prefix_path(p));
     }
     if let Some(p) = &cfg.path_template {
-        let t = check_dots(p).and_then(|()| parse_template(p));
+        let t = check_dots(p).and_then(|()| parse_template(p)).map(|mut t| {
+            // `/a/` and `/a` match the same requests (trailing `/` removed).
+            if t.segs.len() > 1 && t.segs.last() == Some(&Seg::Lit(Box::default())) {
+                t.segs.pop();
+            }
+            t
+        });
         push_ok(
             &mut found,
             errs,
@@ -141,7 +148,7 @@ fn literal_path(p: &str) -> Result<Box<[u8]>, String> {
 }
 
 fn check_dots(p: &str) -> Result<(), String> {
-    check_path(p.as_bytes()).map_err(|e| {
+    check_path(p.as_bytes(), PathPolicy::default()).map_err(|e| {
         format!(
             "{p:?} can never match ({}: such requests are refused)",
             e.reason()
@@ -151,11 +158,17 @@ fn check_dots(p: &str) -> Result<(), String> {
 
 fn prefix_path(p: &str) -> Result<PathMatcher, String> {
     let bytes = literal_path(p)?;
-    let (base, slash) = match bytes.strip_suffix(b"/") {
-        Some(base) => (base.into(), true),
-        None => (bytes, false),
-    };
-    Ok(PathMatcher::Prefix { base, slash })
+    let base = bytes.strip_suffix(b"/").unwrap_or(&bytes).into();
+    Ok(PathMatcher::Prefix { base })
+}
+
+/// `p` without one trailing `/`, except the root `/`: requests are matched
+/// that way too.
+pub(super) fn without_trailing_slash(p: &[u8]) -> &[u8] {
+    match p.strip_suffix(b"/") {
+        Some(base) if !base.is_empty() => base,
+        _ => p,
+    }
 }
 
 fn compile_methods(raw: &[String], errs: &mut Errors) -> Vec<Box<[u8]>> {
@@ -308,5 +321,6 @@ fn criteria_key(route: &Route) -> String {
     methods.sort();
     let mut headers = route.headers.clone();
     headers.sort();
-    format!("{}\n{methods:?}\n{headers:?}", route.path.key())
+    let path = route.path.key(route.case_sensitive);
+    format!("{path}\n{methods:?}\n{headers:?}")
 }

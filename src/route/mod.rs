@@ -9,15 +9,19 @@
 //!   case-insensitively, ignoring the port and one trailing dot; IPv6 in
 //!   canonical form. An empty list matches any host. A request without a
 //!   usable `Host` (absent, empty, malformed) matches only host-less routes.
-//! - **Path**: `path_exact` equals the path byte for byte. `path_prefix` is
-//!   segment-aware: `/api` matches `/api`, `/api/` and `/api/x` but not
-//!   `/apix`; `/api/` matches `/api/` and `/api/x` but not `/api`; `/`
-//!   matches every path. `path_template` segments are literals or `{name}`
-//!   (exactly one non-empty segment); a last `{*name}` captures the rest,
-//!   possibly empty (`/files/{*rest}` matches `/files`, `/files/` and
-//!   `/files/a/b` with `rest` = `""`, `""`, `a/b`). No path key: every path.
-//!   Paths are compared raw (no percent-decoding); the proxy first refuses
-//!   ambiguous paths with [`check_path`].
+//! - **Path**: one trailing `/` of the request path (and of configured
+//!   paths) is ignored, and literals compare ASCII case-insensitively unless
+//!   the route is `case_sensitive`, so a protected route cannot be walked
+//!   around with `/secret/` or `/ADMIN`. `path_exact` equals the path.
+//!   `path_prefix` is segment-aware: `/api` (or `/api/`) matches `/api`,
+//!   `/api/` and `/api/x` but not `/apix`; `/` matches every path.
+//!   `path_template` segments are literals or `{name}` (exactly one
+//!   non-empty segment); a last `{*name}` captures the rest, possibly empty
+//!   (`/files/{*rest}` matches `/files`, `/files/`, `/files/a/` with `rest`
+//!   = `""`, `""`, `a/`). No path key: every path. Paths are otherwise
+//!   compared raw (no percent-decoding); the proxy first refuses ambiguous
+//!   paths with [`check_path`] and, when `;` params are allowed, looks up
+//!   the path after [`strip_path_params`].
 //! - **Methods**: case-sensitive set; empty = any. **Headers**: every
 //!   predicate must hold: `value` (exact, case-sensitive), `present = true`
 //!   or `present = false` (absent). Header names are case-insensitive.
@@ -64,12 +68,42 @@ use std::fmt;
 
 use ahash::AHashMap;
 
-pub use check::{check_path, PathError};
+pub use check::{check_path, strip_path_params, PathError, PathPolicy};
 use host::{normalize_request_host, wildcard_suffixes, HostPattern, HOST_BUF_BYTES};
-use path::{Captures, PathIndex};
-use rule::Route;
+use path::{Captures, MatchPaths, PathIndex};
+use rule::{PathMatcher, Route};
 
 use crate::config::RouteConfig;
+
+/// Paths up to this long are case-folded on the stack; longer ones (rare)
+/// in a heap buffer.
+const FOLD_INLINE_BYTES: usize = 256;
+
+type FoldBuf = smallvec::SmallVec<[u8; FOLD_INLINE_BYTES]>;
+
+/// `path` ASCII lower-cased: `path` itself when it has no upper case (the
+/// common case, no copy), else a copy in `buf`.
+fn fold_ascii<'b>(path: &'b [u8], buf: &'b mut FoldBuf) -> &'b [u8] {
+    if !path.iter().any(u8::is_ascii_uppercase) {
+        return path;
+    }
+    buf.extend(path.iter().map(u8::to_ascii_lowercase));
+    buf
+}
+
+/// The lookup matched `path` without its trailing `/`; a non-empty
+/// catch-all capture ending there gets the `/` back, so `/files/a/` still
+/// captures `a/` for a rewrite.
+fn keep_trailing_slash(route: &Route, captures: &mut Captures, matched_len: usize) {
+    let PathMatcher::Template(t) = &route.path else {
+        return;
+    };
+    if let (true, Some(last)) = (t.has_catch_all(), captures.last_mut()) {
+        if last.1 as usize == matched_len && last.1 > last.0 {
+            last.1 += 1;
+        }
+    }
+}
 
 /// The compiled route table. Immutable after [`Router::build`]; `Send +
 /// Sync`, shared by all cores.
@@ -181,7 +215,7 @@ impl Router {
     ///
     /// `host`: the Host header as received (any case, optional port and
     /// trailing dot, `[v6]:port`), `None` if absent. `path`: without the
-    /// query. `method`: the method token. `header`: looks a request header
+    /// query; captures index into it. `method`: the method token. `header`: looks a request header
     /// up by lowercase name.
     pub fn lookup<'a>(
         &self,
@@ -199,13 +233,32 @@ impl Router {
                 .then(|| wildcard_suffixes(key).filter_map(|s| self.wildcard_hosts.get(s)));
             exact.into_iter().chain(wild.into_iter().flatten())
         });
+        let raw = build::without_trailing_slash(path);
+        let mut fold_buf = FoldBuf::new();
+        let paths = MatchPaths {
+            folded: fold_ascii(raw, &mut fold_buf),
+            raw,
+        };
         let found = levels
             .chain(std::iter::once(&self.any_host))
-            .find_map(|ix| ix.lookup(&self.routes, path, &pred))?;
+            .find_map(|ix| ix.lookup(&self.routes, paths, &pred))?;
+        let mut captures = found.captures;
+        if let (true, Some(route)) = (
+            raw.len() < path.len(),
+            self.routes.get(found.route as usize),
+        ) {
+            keep_trailing_slash(route, &mut captures, raw.len());
+        }
         Some(RouteMatch {
             route: found.route as usize,
-            captures: found.captures,
+            captures,
         })
+    }
+
+    /// True when route `m` sends the request path upstream unchanged (no
+    /// `strip_prefix`, no `rewrite`).
+    pub fn forwards_as_is(&self, m: &RouteMatch) -> bool {
+        self.routes.get(m.route).is_some_and(Route::forwards_as_is)
     }
 
     /// Append the path to send upstream for `m` (without the query, which

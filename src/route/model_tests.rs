@@ -16,31 +16,34 @@ fn route_strategy() -> impl Strategy<Value = RouteConfig> {
         vec!["*.b.a.com"],
         vec!["x.b.a.com", "c.com"],
     ]);
-    let segs = prop::collection::vec(prop::sample::select(vec!["a", "b", "c", "{}"]), 0..4);
-    let shape = (segs, any::<bool>(), 0..5u8);
+    let segs = prop::collection::vec(prop::sample::select(vec!["a", "b", "B", "c", "{}"]), 0..4);
+    let shape = (segs, any::<bool>(), 0..5u8, any::<bool>());
     let methods = prop::sample::select(vec![vec![], vec!["GET"], vec!["POST", "GET"]]);
     let header = prop::sample::select(vec![
         None,
         Some((None, Some(true))),
         Some((Some("1"), None)),
     ]);
-    (hosts, shape, methods, header).prop_map(|(hosts, (segs, slash, kind), methods, header)| {
-        let mut r = RouteConfig {
-            cluster: "c".into(),
-            hosts: hosts.iter().map(|s| s.to_string()).collect(),
-            methods: methods.iter().map(|s| s.to_string()).collect(),
-            ..RouteConfig::default()
-        };
-        set_path(&mut r, &segs, slash, kind);
-        if let Some((value, present)) = header {
-            r.headers.push(HeaderMatchConfig {
-                name: "x-h".into(),
-                value: value.map(Into::into),
-                present,
-            });
-        }
-        r
-    })
+    (hosts, shape, methods, header).prop_map(
+        |(hosts, (segs, slash, kind, case), methods, header)| {
+            let mut r = RouteConfig {
+                cluster: "c".into(),
+                case_sensitive: case,
+                hosts: hosts.iter().map(|s| s.to_string()).collect(),
+                methods: methods.iter().map(|s| s.to_string()).collect(),
+                ..RouteConfig::default()
+            };
+            set_path(&mut r, &segs, slash, kind);
+            if let Some((value, present)) = header {
+                r.headers.push(HeaderMatchConfig {
+                    name: "x-h".into(),
+                    value: value.map(Into::into),
+                    present,
+                });
+            }
+            r
+        },
+    )
 }
 
 /// `segs` as a literal path (`{}` → `p`) or a template (`{}` → `{pN}`).
@@ -121,18 +124,37 @@ fn host_level(r: &RouteConfig, host: Option<&str>) -> Option<usize> {
         .max()
 }
 
+/// One trailing `/` removed, except from `/` itself.
+fn trim_slash(p: &str) -> &str {
+    match p.strip_suffix('/') {
+        Some(base) if !base.is_empty() => base,
+        _ => p,
+    }
+}
+
+/// Literals compare ASCII case-insensitively unless the route says
+/// `case_sensitive`; both sides lose one trailing `/`.
 fn path_matches(r: &RouteConfig, path: &str) -> bool {
+    let fold = |s: &str| {
+        if r.case_sensitive {
+            s.to_string()
+        } else {
+            s.to_ascii_lowercase()
+        }
+    };
+    let path = &fold(trim_slash(path));
     if let Some(p) = &r.path_exact {
-        return path == p;
+        return path == &fold(trim_slash(p));
     }
     if let Some(p) = &r.path_prefix {
-        return path == p
-            || (path.starts_with(p.as_str())
-                && (p.ends_with('/') || path[p.len()..].starts_with('/')));
+        let p = fold(p.strip_suffix('/').unwrap_or(p));
+        return path.starts_with(p.as_str())
+            && (path.len() == p.len() || path[p.len()..].starts_with('/'));
     }
     let Some(t) = &r.path_template else {
         return true;
     };
+    let t = &fold(trim_slash(t));
     let Some(path) = path.strip_prefix('/') else {
         return false;
     };
@@ -175,9 +197,9 @@ fn rank(i: usize, r: &RouteConfig) -> Vec<u64> {
     let (class, a, b) = if r.path_exact.is_some() {
         (3, 0, 0)
     } else if let Some(p) = &r.path_prefix {
-        (1, p.len() as u64, 0)
+        (1, p.strip_suffix('/').unwrap_or(p).len() as u64, 0)
     } else if let Some(t) = &r.path_template {
-        let segs: Vec<&str> = t[1..].split('/').collect();
+        let segs: Vec<&str> = trim_slash(t)[1..].split('/').collect();
         let lit = segs.iter().filter(|s| !s.starts_with('{')).count() as u64;
         let fixed = segs.iter().filter(|s| !s.starts_with("{*")).count() as u64;
         let catch = segs.last().is_some_and(|s| s.starts_with("{*"));
@@ -205,7 +227,10 @@ fn request_strategy() -> impl Strategy<
         Some("y.b.a.com"),
         Some("c.com"),
     ]);
-    let segs = prop::collection::vec(prop::sample::select(vec!["a", "b", "c", "", "zz"]), 0..5);
+    let segs = prop::collection::vec(
+        prop::sample::select(vec!["a", "A", "b", "B", "c", "", "zz"]),
+        0..5,
+    );
     let method = prop::sample::select(vec!["GET", "POST"]);
     let xh = prop::sample::select(vec![None, Some("1"), Some("2")]);
     (host, segs, method, xh).prop_map(|(h, segs, m, x)| (h, format!("/{}", segs.join("/")), m, x))
@@ -244,7 +269,8 @@ proptest! {
             RouteConfig { cluster: "c".into(), hosts: vec!["*.a.com".into()], path_template: Some("/{x}/{*y}".into()), rewrite: Some("/{y}/{x}".into()), ..RouteConfig::default() },
             RouteConfig { cluster: "c".into(), path_prefix: Some("/".into()), strip_prefix: true, ..RouteConfig::default() },
         ]).unwrap();
-        let _ = check_path(&path);
+        let _ = check_path(&path, PathPolicy::default());
+        let _ = check_path(&path, PathPolicy { allow_path_params: true, allow_ambiguous_escapes: true });
         let none = |_: &str| -> Option<&[u8]> { None };
         if let Some(m) = router.lookup(host.as_deref(), &path, &method, &none) {
             let mut out = Vec::new();

@@ -3,6 +3,10 @@
 //! lists are sorted by [`Rank`] at build time, so lookup takes the first
 //! candidate whose method/header predicates hold and skips everything that
 //! cannot beat the best match found so far.
+//!
+//! Literals are stored ASCII lower-case and looked up with the request path
+//! folded the same way; `case_sensitive` routes then also compare their
+//! literals against the path as received.
 
 use ahash::AHashMap;
 use smallvec::SmallVec;
@@ -20,15 +24,13 @@ pub(super) type Predicate<'f> = &'f dyn Fn(&Route) -> bool;
 struct Cand {
     rank: Rank,
     route: u32,
-    /// Prefix with a trailing `/`: the path must continue past the node.
-    slash: bool,
 }
 
 #[derive(Debug, Default)]
 struct Node {
     literal: AHashMap<Box<[u8]>, u32>,
     param: Option<u32>,
-    /// Prefix routes whose (slash-less) prefix ends at this node.
+    /// Prefix routes whose prefix ends at this node.
     prefixes: Vec<Cand>,
     /// Templates that end at this node.
     templates: Vec<Cand>,
@@ -63,26 +65,29 @@ pub(super) struct Found {
 
 impl PathIndex {
     pub(super) fn insert(&mut self, id: u32, route: &Route) {
-        let cand = |slash| Cand {
+        let cand = Cand {
             rank: route.rank,
             route: id,
-            slash,
         };
         match &route.path {
-            PathMatcher::Any => self.any.push(cand(false)),
-            PathMatcher::Exact(p) => self.exact.entry(p.clone()).or_default().push(cand(false)),
-            PathMatcher::Prefix { base, slash } => {
+            PathMatcher::Any => self.any.push(cand),
+            PathMatcher::Exact(p) => self.exact.entry(fold(p)).or_default().push(cand),
+            PathMatcher::Prefix { base } => {
                 let segs = base.split(|&b| b == b'/').skip(1);
-                let node = self.walk(segs.map(|s| Seg::Lit(s.into())));
-                self.node(node).prefixes.push(cand(*slash));
+                let node = self.walk(segs.map(|s| Seg::Lit(fold(s))));
+                self.node(node).prefixes.push(cand);
             }
             PathMatcher::Template(t) => {
-                let node = self.walk(t.segs.iter().cloned());
+                let segs = t.segs.iter().map(|s| match s {
+                    Seg::Lit(l) => Seg::Lit(fold(l)),
+                    other => other.clone(),
+                });
+                let node = self.walk(segs);
                 let node = self.node(node);
                 if t.has_catch_all() {
-                    node.catch_alls.push(cand(false));
+                    node.catch_alls.push(cand);
                 } else {
-                    node.templates.push(cand(false));
+                    node.templates.push(cand);
                 }
             }
         }
@@ -126,23 +131,44 @@ impl PathIndex {
     }
 
     /// The most specific route in this index whose predicates hold.
-    pub(super) fn lookup(&self, routes: &[Route], path: &[u8], pred: Predicate) -> Option<Found> {
-        if let Some(list) = self.exact.get(path) {
-            let mut s = Search::new(self, routes, path, pred);
-            s.offer(list, |_| true, None);
+    /// `folded`: the request path ASCII lower-cased; `raw`: as received
+    /// (same length), for `case_sensitive` routes.
+    pub(super) fn lookup(
+        &self,
+        routes: &[Route],
+        paths: MatchPaths,
+        pred: Predicate,
+    ) -> Option<Found> {
+        if let Some(list) = self.exact.get(paths.folded) {
+            let mut s = Search::new(self, routes, paths, pred);
+            s.offer(list, None);
             if s.best.is_some() {
                 return s.best;
             }
         }
-        let mut s = Search::new(self, routes, path, pred);
-        if path.first() == Some(&b'/') {
+        let mut s = Search::new(self, routes, paths, pred);
+        if paths.folded.first() == Some(&b'/') {
             s.visit(0, 0);
         }
         if s.best.is_none() {
-            s.offer(&self.any, |_| true, None);
+            s.offer(&self.any, None);
         }
         s.best
     }
+}
+
+/// The request path in the two forms the index needs; same length.
+#[derive(Clone, Copy)]
+pub(super) struct MatchPaths<'p> {
+    /// ASCII lower-case: what the index's (folded) literals are compared to.
+    pub(super) folded: &'p [u8],
+    /// As received: `case_sensitive` routes compare their literals to it.
+    pub(super) raw: &'p [u8],
+}
+
+/// ASCII lower-case copy of a configured literal.
+fn fold(literal: &[u8]) -> Box<[u8]> {
+    literal.to_ascii_lowercase().into()
 }
 
 /// One depth-first walk of the trie for one request path.
@@ -151,18 +177,25 @@ struct Search<'s, 'p> {
     routes: &'s [Route],
     path: &'p [u8],
     pred: Predicate<'s>,
+    raw: &'p [u8],
     /// Captures of the `{param}` edges on the current trie path.
     stack: Captures,
     best: Option<Found>,
 }
 
 impl<'s, 'p> Search<'s, 'p> {
-    fn new(ix: &'s PathIndex, routes: &'s [Route], path: &'p [u8], pred: Predicate<'s>) -> Self {
+    fn new(
+        ix: &'s PathIndex,
+        routes: &'s [Route],
+        paths: MatchPaths<'p>,
+        pred: Predicate<'s>,
+    ) -> Self {
         Search {
             nodes: &ix.nodes,
             routes,
-            path,
+            path: paths.folded,
             pred,
+            raw: paths.raw,
             stack: Captures::new(),
             best: None,
         }
@@ -177,18 +210,18 @@ impl<'s, 'p> Search<'s, 'p> {
             return;
         };
         let rest = self.path.get(pos..).unwrap_or_default();
-        self.offer(&node.prefixes, |c| !c.slash || !rest.is_empty(), None);
+        self.offer(&node.prefixes, None);
         if rest.is_empty() {
-            self.offer(&node.templates, |_| true, Some(None));
+            self.offer(&node.templates, Some(None));
         }
         let Some(after) = rest.strip_prefix(b"/") else {
             // End of path: a catch-all matches it with an empty capture.
             let here = (pos as u32, pos as u32);
-            self.offer(&node.catch_alls, |_| true, Some(Some(here)));
+            self.offer(&node.catch_alls, Some(Some(here)));
             return;
         };
         let tail = ((pos + 1) as u32, self.path.len() as u32);
-        self.offer(&node.catch_alls, |_| true, Some(Some(tail)));
+        self.offer(&node.catch_alls, Some(Some(tail)));
         let seg_len = memchr::memchr(b'/', after).unwrap_or(after.len());
         let seg = after.get(..seg_len).unwrap_or_default();
         let next = pos + 1 + seg_len;
@@ -202,15 +235,10 @@ impl<'s, 'p> Search<'s, 'p> {
         }
     }
 
-    /// Take the first candidate in `list` that applies, holds its
+    /// Take the first candidate in `list` that holds its
     /// predicates and beats the best so far. `captures`: `None` for routes
     /// without captures, else the stack plus an optional catch-all range.
-    fn offer(
-        &mut self,
-        list: &[Cand],
-        applies: impl Fn(&Cand) -> bool,
-        captures: Option<Option<(u32, u32)>>,
-    ) {
+    fn offer(&mut self, list: &[Cand], captures: Option<Option<(u32, u32)>>) {
         for c in list {
             if self.best.as_ref().is_some_and(|b| b.rank >= c.rank) {
                 return; // sorted: nothing later can win
@@ -218,7 +246,10 @@ impl<'s, 'p> Search<'s, 'p> {
             let Some(route) = self.routes.get(c.route as usize) else {
                 continue;
             };
-            if !applies(c) || !(self.pred)(route) {
+            if !(self.pred)(route) {
+                continue;
+            }
+            if route.case_sensitive && !route.path.matches_case(self.raw) {
                 continue;
             }
             let mut caps = Captures::new();

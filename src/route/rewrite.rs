@@ -18,10 +18,11 @@ pub(super) fn write_path(route: &Route, captures: &[(u32, u32)], path: &[u8], ou
 }
 
 /// `path` after the matched prefix (without the prefix's trailing `/`, so
-/// the remainder is empty or starts with `/`).
+/// the remainder is empty or starts with `/`). Cut by length: the prefix
+/// matched ASCII case-insensitively, so the bytes may differ in case.
 fn remainder<'p>(route: &Route, path: &'p [u8]) -> &'p [u8] {
     match &route.path {
-        PathMatcher::Prefix { base, .. } => path.strip_prefix(&**base).unwrap_or(path),
+        PathMatcher::Prefix { base } => path.get(base.len()..).unwrap_or(path),
         _ => path,
     }
 }

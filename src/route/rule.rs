@@ -3,21 +3,20 @@
 use std::cmp::Reverse;
 
 use super::host::HostPattern;
-use super::template::{Piece, Template};
+use super::template::{Piece, Seg, Template};
 
 /// The path part of a route.
 #[derive(Debug, Clone)]
 pub(super) enum PathMatcher {
     /// No path key: every path.
     Any,
+    /// Without a trailing `/` (except `/` itself): requests are matched
+    /// with one trailing `/` removed, so `/secret` also matches `/secret/`.
     Exact(Box<[u8]>),
     /// `base` is the configured prefix without its trailing `/` (so `/` has
-    /// an empty base); `slash` records that it had one, in which case the
-    /// path must continue past `base` (`/api/` does not match `/api`).
-    Prefix {
-        base: Box<[u8]>,
-        slash: bool,
-    },
+    /// an empty base): `/api` and `/api/` both match `/api`, `/api/`, `/api/x`.
+    Prefix { base: Box<[u8]> },
+    /// Without a trailing empty segment (except the template `/`).
     Template(Template),
 }
 
@@ -33,17 +32,39 @@ impl PathMatcher {
         }
     }
 
-    /// Equal keys match exactly the same paths (used to find shadowed routes).
-    pub(super) fn key(&self) -> String {
-        match self {
+    /// Equal keys match exactly the same paths (used to find shadowed
+    /// routes); case-insensitive matchers are keyed in lower case.
+    pub(super) fn key(&self, case_sensitive: bool) -> String {
+        let key = match self {
             PathMatcher::Any => "any path".into(),
             PathMatcher::Exact(p) => format!("path_exact {}", String::from_utf8_lossy(p)),
-            PathMatcher::Prefix { base, slash } => format!(
-                "path_prefix {}{}",
-                String::from_utf8_lossy(base),
-                if *slash { "/" } else { "" }
-            ),
+            PathMatcher::Prefix { base } => {
+                format!("path_prefix {}", String::from_utf8_lossy(base))
+            }
             PathMatcher::Template(t) => format!("path_template {}", t.shape()),
+        };
+        if case_sensitive {
+            key + " (case-sensitive)"
+        } else {
+            key.to_ascii_lowercase()
+        }
+    }
+
+    /// The literal parts match `path` byte for byte. The index matched them
+    /// ASCII case-insensitively already; this is the extra check for
+    /// `case_sensitive` routes (`path` as given to the index, same length).
+    pub(super) fn matches_case(&self, path: &[u8]) -> bool {
+        match self {
+            PathMatcher::Any => true,
+            PathMatcher::Exact(p) => path == &**p,
+            PathMatcher::Prefix { base } => path.starts_with(base),
+            PathMatcher::Template(t) => {
+                let segs = path.split(|&b| b == b'/').skip(1);
+                t.segs.iter().zip(segs).all(|(want, got)| match want {
+                    Seg::Lit(l) => got == &**l,
+                    Seg::Param | Seg::CatchAll => true,
+                })
+            }
         }
     }
 }
@@ -104,7 +125,7 @@ impl Rank {
     pub(super) fn new(index: u32, path: &PathMatcher, methods: bool, headers: usize) -> Rank {
         let (class, primary, secondary) = match path {
             PathMatcher::Any => (0, 0, 0),
-            PathMatcher::Prefix { base, slash } => (1, base.len() as u32 + u32::from(*slash), 0),
+            PathMatcher::Prefix { base } => (1, base.len() as u32, 0),
             PathMatcher::Template(t) => (
                 2,
                 t.literal_count(),
@@ -126,6 +147,9 @@ impl Rank {
 pub(super) struct Route {
     pub(super) hosts: Vec<HostPattern>,
     pub(super) path: PathMatcher,
+    /// `case_sensitive = true`: literals must match in case too (the index
+    /// folds ASCII case for every route; see [`PathMatcher::matches_case`]).
+    pub(super) case_sensitive: bool,
     /// Empty = any method. Compared byte for byte (methods are case-sensitive).
     pub(super) methods: Vec<Box<[u8]>>,
     pub(super) headers: Vec<HeaderPred>,
@@ -142,6 +166,11 @@ impl Route {
     ) -> bool {
         let method_ok = self.methods.is_empty() || self.methods.iter().any(|m| **m == *method);
         method_ok && self.headers.iter().all(|h| h.holds(header))
+    }
+
+    /// True when the upstream path is the request path unchanged.
+    pub(super) fn forwards_as_is(&self) -> bool {
+        matches!(self.upstream, Upstream::AsIs)
     }
 
     pub(super) fn param_names(&self) -> &[Box<str>] {

@@ -47,6 +47,11 @@ impl R {
         self.0.strip_prefix = true;
         self
     }
+    fn case_sensitive(mut self) -> R {
+        self.0.case_sensitive = true;
+        self
+    }
+
     fn rewrite(mut self, to: &str) -> R {
         self.0.rewrite = Some(to.into());
         self
@@ -272,7 +277,8 @@ fn prefixes_are_segment_aware() {
             (get(None, "/ap"), None),
             (get(None, "/static/"), Some(1)),
             (get(None, "/static/x.css"), Some(1)),
-            (get(None, "/static"), None),
+            // A trailing `/` on a prefix changes nothing.
+            (get(None, "/static"), Some(1)),
             (get(None, "/staticx"), None),
             (get(None, "/a/b/c/d"), Some(2)),
             (get(None, "/a/b"), None),
@@ -295,10 +301,9 @@ fn prefixes_are_segment_aware() {
 #[test]
 fn longest_prefix_wins() {
     let router = build(&[
-        r().prefix("/"),       // 0
-        r().prefix("/api"),    // 1
-        r().prefix("/api/"),   // 2
-        r().prefix("/api/v1"), // 3
+        r().prefix("/"),        // 0
+        r().prefix("/api"),     // 1
+        r().prefix("/api/v1/"), // 2
     ]);
     check(
         &router,
@@ -306,11 +311,12 @@ fn longest_prefix_wins() {
             (get(None, "/"), Some(0)),
             (get(None, "/apiv"), Some(0)),
             (get(None, "/api"), Some(1)),
-            (get(None, "/api/"), Some(2)),
-            (get(None, "/api/v2"), Some(2)),
-            (get(None, "/api/v1"), Some(3)),
-            (get(None, "/api/v1/x"), Some(3)),
-            (get(None, "/api/v10"), Some(2)),
+            (get(None, "/api/"), Some(1)),
+            (get(None, "/api/v2"), Some(1)),
+            (get(None, "/api/v1"), Some(2)),
+            (get(None, "/api/v1/"), Some(2)),
+            (get(None, "/api/v1/x"), Some(2)),
+            (get(None, "/api/v10"), Some(1)),
         ],
     );
 }
@@ -332,7 +338,7 @@ fn templates_capture_segments() {
             (get(None, "/users/me"), Some(2)),
             (get(None, "/users/"), None),
             (get(None, "/users//posts/7"), None),
-            (get(None, "/users/42/"), None),
+            (get(None, "/users/42/"), Some(1)),
             (get(None, "/users/42/posts"), None),
             (get(None, "/users/42/posts/7/x"), None),
             (get(None, "/files"), Some(3)),
@@ -340,7 +346,7 @@ fn templates_capture_segments() {
             (get(None, "/files/a/b.txt"), Some(3)),
             (get(None, "/filesx"), None),
             (get(None, "/t/"), Some(4)),
-            (get(None, "/t"), None),
+            (get(None, "/t"), Some(4)),
         ],
     );
     let param = |path: &str, name: &str| -> Option<String> {
@@ -354,6 +360,8 @@ fn templates_capture_segments() {
     assert_eq!(param("/users/abc", "id").as_deref(), Some("abc"));
     assert_eq!(param("/files/a/b.txt", "rest").as_deref(), Some("a/b.txt"));
     assert_eq!(param("/files/", "rest").as_deref(), Some(""));
+    assert_eq!(param("/files/a/", "rest").as_deref(), Some("a/"));
+    assert_eq!(param("/users/42/", "id").as_deref(), Some("42"));
     assert_eq!(param("/files", "rest").as_deref(), Some(""));
 }
 
@@ -561,10 +569,90 @@ fn upstream_paths() {
         ("/tslash/x", "/x"),
         ("/tslash/", "/"),
         ("/tr/a", "/x/a"),
+        // Case-insensitive matches keep the request's case.
+        ("/STRIP/Users", "/Users"),
+        ("/API/X", "/v2/X"),
+        ("/Keep/A", "/Keep/A"),
+        ("/Files/A/", "/blobs/A/"),
+        ("/users/7/p/9/", "/internal/9-7"),
     ];
     for (path, want) in table {
         assert_eq!(upstream(&router, path), format!("prior:{want}"), "{path}");
     }
+}
+
+/// The gateway's path policy: one trailing `/` and ASCII case never
+/// change which route a request reaches, so a protected route cannot be
+/// bypassed through a catch-all with `/Admin` or `/secret/`.
+#[test]
+fn case_and_trailing_slash_do_not_bypass_routes() {
+    let router = build(&[
+        r().prefix("/"),                       // 0: catch-all
+        r().prefix("/admin"),                  // 1
+        r().exact("/secret"),                  // 2
+        r().template("/u/{id}/keys"),          // 3
+        r().exact("/"),                        // 4
+        r().prefix("/CaseD").case_sensitive(), // 5
+    ]);
+    check(
+        &router,
+        &[
+            (get(None, "/admin"), Some(1)),
+            (get(None, "/ADMIN"), Some(1)),
+            (get(None, "/Admin/x"), Some(1)),
+            (get(None, "/admin/"), Some(1)),
+            (get(None, "/adminx"), Some(0)),
+            (get(None, "/secret"), Some(2)),
+            (get(None, "/secret/"), Some(2)),
+            (get(None, "/SECRET/"), Some(2)),
+            (get(None, "/secret/x"), Some(0)),
+            (get(None, "/U/7/KEYS/"), Some(3)),
+            (get(None, "/"), Some(4)),
+            (get(None, "/CaseD/x"), Some(5)),
+            (get(None, "/cased/x"), Some(0)),
+            (get(None, "/CASED"), Some(0)),
+        ],
+    );
+    // Captures keep the request's case.
+    let m = lookup(&router, &get(None, "/U/AbC/keys")).unwrap();
+    assert_eq!(m.param(&router, b"/U/AbC/keys", "id"), Some(&b"AbC"[..]));
+}
+
+#[test]
+fn case_sensitive_templates_and_exact_paths() {
+    let router = build(&[
+        r().template("/A/{id}/B").case_sensitive(), // 0
+        r().exact("/X/y").case_sensitive(),         // 1
+        r().template("/a/{id}/b"),                  // 2
+    ]);
+    check(
+        &router,
+        &[
+            (get(None, "/A/1/B"), Some(0)),
+            (get(None, "/a/1/B"), Some(2)),
+            (get(None, "/A/1/b/"), Some(2)),
+            (get(None, "/X/y"), Some(1)),
+            (get(None, "/X/y/"), Some(1)),
+            (get(None, "/x/y"), None),
+        ],
+    );
+}
+
+#[test]
+fn trailing_slash_and_case_variants_are_shadowed() {
+    let errs = build_errors(&[
+        r().prefix("/x"),                      // 0
+        r().prefix("/X/"),                     // 1: same as 0
+        r().exact("/secret"),                  // 2
+        r().exact("/Secret/"),                 // 3: same as 2
+        r().template("/u/{id}/"),              // 4
+        r().template("/U/{name}"),             // 5: same as 4
+        r().exact("/Secret").case_sensitive(), // 6: differs (case)
+    ]);
+    assert_eq!(
+        keys_of(&errs),
+        vec![(1, "path_prefix"), (3, "path_exact"), (5, "path_template")]
+    );
 }
 
 #[test]
@@ -733,7 +821,7 @@ fn shadowed_routes_are_errors() {
 fn not_shadowed_when_criteria_differ() {
     build(&[
         r().prefix("/x"),
-        r().prefix("/x/"),
+        r().prefix("/x").case_sensitive(),
         r().prefix("/x").methods(&["GET"]),
         r().prefix("/x").hosts(&["a.com"]),
         r().prefix("/x").hosts(&["*.a.com"]),

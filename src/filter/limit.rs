@@ -70,9 +70,9 @@ pub fn check_rates<L: Deref<Target = CoreLimiter>>(
 /// a head of `head_len` bytes is over it.
 #[inline]
 pub fn head_within_limit(rules: Option<&RouteRules>, head_len: usize) -> bool {
-    !rules
+    rules
         .and_then(|r| r.max_header_bytes)
-        .is_some_and(|max| head_len > max)
+        .is_none_or(|max| head_len <= max)
 }
 
 /// The body-size limit for a request on this route: the route's own, else

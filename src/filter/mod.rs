@@ -12,6 +12,7 @@ pub mod auth;
 pub mod authz;
 mod build;
 pub mod identity;
+pub mod limit;
 
 use std::cell::RefCell;
 use std::net::IpAddr;

@@ -3,11 +3,18 @@
 //! because they are handled one after the other), error answers, and
 //! upgrades. Errors map to statuses in one place: `error`.
 
+mod admit;
 mod body;
 pub mod error;
 mod exchange;
+mod forward;
 pub mod head;
 mod io;
+mod relay;
+#[cfg(test)]
+mod scripted;
+#[cfg(test)]
+mod tests;
 mod tunnel;
 mod upstream;
 

@@ -339,3 +339,31 @@ fn allow_shared_port_lets_a_second_gateway_join_the_port() {
     );
     drop(gw);
 }
+
+#[test]
+fn upstream_connect_failures_are_logged_once_per_endpoint_per_interval() {
+    let dead = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let mut gw = Gateway::start(&simple_config(&[dead], ""));
+    // New connections, so both workers see failures.
+    for _ in 0..6 {
+        assert_eq!(Client::connect(gw.addr()).get("/").status, 502);
+    }
+    gw.signal(15);
+    assert!(gw.wait_exit(Duration::from_secs(10)).success());
+    // "stopped" is the last line: everything before it has been read.
+    wait_until("the log is complete", Duration::from_secs(5), || {
+        gw.stderr().contains("ringgate: stopped")
+    });
+    let stderr = gw.stderr();
+    let reports: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("connect failed"))
+        .collect();
+    assert_eq!(reports.len(), 1, "{stderr}");
+    assert!(
+        reports[0].starts_with(&format!(
+            "ringgate: upstream {dead} (cluster up): connect failed: "
+        )),
+        "{stderr}"
+    );
+}

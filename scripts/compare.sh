@@ -12,16 +12,8 @@ cd "$(dirname "$0")/.."
 # nginx lives in /usr/sbin, which a non-root PATH may lack.
 export PATH="$PATH:/usr/sbin:/sbin"
 
-missing=()
-command -v nginx >/dev/null || missing+=(nginx)
-command -v haproxy >/dev/null || missing+=(haproxy)
-if ((${#missing[@]})); then
-    sudo=()
-    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
-    echo "compare.sh: installing ${missing[*]}" >&2
-    "${sudo[@]}" apt-get update
-    "${sudo[@]}" apt-get install -y "${missing[@]}"
-fi
+source scripts/install-missing.sh
+install_missing nginx haproxy
 
 cargo build --release -p ringgate -p bench-harness
 target="${CARGO_TARGET_DIR:-target}/release"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks ringgate against nginx and haproxy the BENCHMARKING.md way:
+# Benchmarks ringgate against nginx and haproxy the docs/BENCHMARKS.md way:
 # builds the release binaries, installs nginx/haproxy when missing, and runs
 # `ringbench compare` with the given arguments, e.g.
 #   scripts/compare.sh                                   # every scenario, 3 reps

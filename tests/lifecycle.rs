@@ -367,3 +367,30 @@ fn upstream_connect_failures_are_logged_once_per_endpoint_per_interval() {
         "{stderr}"
     );
 }
+
+#[test]
+fn check_resolves_endpoint_names_like_run_does() {
+    let dir = std::env::temp_dir().join(format!("ringgate-check-dns-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("dns.toml");
+    // `.invalid` never resolves (RFC 6761), with or without a network.
+    std::fs::write(
+        &path,
+        "[[listener]]\nname = \"m\"\naddress = \"127.0.0.1:0\"\n\n\
+         [[cluster]]\nname = \"c\"\nendpoints = [\"127.0.0.1:9\", \"no-such-host.invalid:80\"]\n\n\
+         [[route]]\nname = \"r\"\ncluster = \"c\"\n",
+    )
+    .unwrap();
+    let out = ringgate(&["check", "--config", path.to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(
+        lines[1].starts_with(
+            "cluster[0].endpoints (line 7): endpoint \"no-such-host.invalid:80\" does not resolve: "
+        ),
+        "{err}"
+    );
+}

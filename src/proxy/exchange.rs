@@ -1,6 +1,6 @@
 //! One request/response exchange: route, pick an upstream, forward the head
-//! and body, relay the response. The order follows DESIGN.md §4; filters
-//! from later issues slot in between routing and the upstream pick.
+//! and body, relay the response. The order follows docs/ARCHITECTURE.md, request phases;
+//! filters slot in between routing and the upstream pick.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -260,7 +260,7 @@ fn prepare(
     })
 }
 
-/// The filters of DESIGN.md §4 for one request; identity header lines for
+/// The filters (docs/ARCHITECTURE.md, request phases) for one request; identity header lines for
 /// the upstream go to `inject`. The admission (who, from which address)
 /// feeds the rate limits' consumer, claim and client-IP keys.
 #[allow(clippy::too_many_arguments)]

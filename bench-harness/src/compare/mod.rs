@@ -1,8 +1,9 @@
 //! `ringbench compare`: ringgate against nginx and haproxy on the same
-//! machine, the method of BENCHMARKING.md. Origin and load generator on
-//! one CPU, the proxy under test with one worker on another; per scenario
-//! and proxy, several repetitions of warmup + measured window; the figure
-//! of merit is the proxy process tree's CPU µs per request.
+//! machine, the method of docs/BENCHMARKS.md (ringgate vs nginx vs
+//! haproxy). Origin and load generator on one CPU, the proxy under test
+//! with one worker on another; per scenario and proxy, several repetitions
+//! of warmup + measured window; the figure of merit is the proxy process
+//! tree's CPU µs per request.
 
 pub mod cert;
 pub mod child;

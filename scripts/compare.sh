@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks ringgate against nginx and haproxy the BENCHMARKING.md way:
+# Benchmarks ringgate against nginx and haproxy the docs/BENCHMARKS.md way:
 # builds the release binaries, installs nginx/haproxy when missing, and runs
 # `ringbench compare` with the given arguments, e.g.
 #   scripts/compare.sh                                   # every scenario, 3 reps
@@ -19,16 +19,8 @@ cd "$(dirname "$0")/.."
 # nginx lives in /usr/sbin, which a non-root PATH may lack.
 export PATH="$PATH:/usr/sbin:/sbin"
 
-missing=()
-command -v nginx >/dev/null || missing+=(nginx)
-command -v haproxy >/dev/null || missing+=(haproxy)
-if ((${#missing[@]})); then
-    sudo=()
-    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
-    echo "compare.sh: installing ${missing[*]}" >&2
-    "${sudo[@]}" apt-get update
-    "${sudo[@]}" apt-get install -y "${missing[@]}"
-fi
+source scripts/install-missing.sh
+install_missing nginx haproxy
 
 cargo build --release -p ringgate -p bench-harness
 target="${CARGO_TARGET_DIR:-target}/release"

@@ -8,7 +8,8 @@
 # Load on CPU 0, origin on CPU 1. Installs wrk when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+source scripts/install-missing.sh
+install_missing wrk
 cargo build --release -q -p bench-harness
 rb=target/release/ringbench
 tck=$(getconf CLK_TCK)

@@ -12,7 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 requests=${1:-20000}
 shift || true
-command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
+source scripts/install-missing.sh
+install_missing valgrind
 cargo build --release -q -p ringgate -p bench-harness
 bin=target/release
 work=$(mktemp -d)

@@ -13,7 +13,8 @@ DUR=${1:-10}
 CONNS=${2:-64}
 RATE=100      # requests per second
 BURST=50      # nginx burst (nodelay); ringgate burst = BURST + 1 (see below)
-command -v nginx >/dev/null || { apt-get update -qq && apt-get install -y -qq nginx >/dev/null; }
+source scripts/install-missing.sh
+install_missing nginx
 NGINX=$(command -v nginx)
 cargo build --release -q -p ringgate -p bench-harness
 BIN=target/release

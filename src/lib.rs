@@ -1,6 +1,6 @@
 //! ringgate: a thread-per-core io_uring API gateway.
 //!
-//! See `shared/DESIGN.md` for the architecture. Module map:
+//! See `docs/ARCHITECTURE.md` for the architecture. Module map:
 //! - [`config`]: TOML schema, validation, the immutable `Snapshot` the cores read.
 //! - [`runtime`]: pinned worker threads, monoio runtimes, listeners, signals, drain.
 //! - [`http`]: the hand-written, strict HTTP/1.1 codec (pure, no I/O).

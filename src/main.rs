@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use ringgate::config::{load_snapshot, Snapshot};
+use ringgate::runtime::RunOptions;
 
 #[derive(Parser)]
 #[command(
@@ -24,6 +25,12 @@ enum Command {
         /// The config file.
         #[arg(short, long, default_value = "config/ringgate.toml")]
         config: PathBuf,
+        /// Serve listen addresses even when another process already listens
+        /// there (SO_REUSEPORT then splits connections between the two), as a
+        /// hand-over to a new version does. Without it, such an address is
+        /// an error.
+        #[arg(long)]
+        allow_shared_port: bool,
     },
     /// Validate a config file: print every problem with its key path, exit 1 if any.
     Check {
@@ -76,12 +83,15 @@ fn main() -> ExitCode {
             }
             Err(code) => code,
         },
-        Command::Run { config } => {
+        Command::Run {
+            config,
+            allow_shared_port,
+        } => {
             let snap = match load(&config) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
-            match ringgate::runtime::run(snap, Some(config)) {
+            match ringgate::runtime::run(snap, Some(config), RunOptions { allow_shared_port }) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("ringgate: {e}");

@@ -247,3 +247,150 @@ fn admin_serves_health_and_metrics_and_404s_the_rest() {
     assert!(metrics.text().contains("ringgate_workers 2\n"));
     assert_eq!(Client::connect(admin).get("/nope").status, 404);
 }
+
+/// A port that was free a moment ago (bound once for its number, then released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs `ringgate run` with `args`; the output once it exits, or `None`
+/// (after killing it) when it still runs after `timeout`.
+fn run_until_exit(args: &[&str], timeout: Duration) -> Option<std::process::Output> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ringgate"))
+        .arg("run")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + timeout;
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Some(child.wait_with_output().unwrap())
+}
+
+#[test]
+fn second_gateway_on_the_same_port_is_refused_and_the_first_keeps_serving() {
+    let up = Upstream::hello();
+    let port = free_port();
+    let toml = simple_config(&[up.addr], "").replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
+    let gw = Gateway::start(&toml);
+    let config = gw.config_path();
+    let out = run_until_exit(
+        &["--config", config.to_str().unwrap()],
+        Duration::from_secs(10),
+    )
+    .expect("the second gateway kept running on the first one's port");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "",
+        "the second gateway announced a listener"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("listener main on 127.0.0.1:{port}"))
+            && err.contains("--allow-shared-port"),
+        "{err}"
+    );
+    // Several new connections: a second process in the SO_REUSEPORT group
+    // would take a share of them.
+    for _ in 0..8 {
+        assert_eq!(Client::connect(gw.addr()).get("/").status, 200);
+    }
+    assert_eq!(up.request_count(), 8);
+}
+
+#[test]
+fn allow_shared_port_lets_a_second_gateway_join_the_port() {
+    let up = Upstream::hello();
+    let port = free_port();
+    let toml = simple_config(&[up.addr], "").replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
+    let gw = Gateway::start(&toml);
+    let config = gw.config_path();
+    let mut second = Command::new(env!("CARGO_BIN_EXE_ringgate"))
+        .args(["run", "--allow-shared-port", "--config"])
+        .arg(&config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(second.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let _ = second.kill();
+    let _ = second.wait();
+    assert_eq!(
+        line,
+        format!("ringgate: listening on main 127.0.0.1:{port}\n")
+    );
+    drop(gw);
+}
+
+#[test]
+fn upstream_connect_failures_are_logged_once_per_endpoint_per_interval() {
+    let dead = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let mut gw = Gateway::start(&simple_config(&[dead], ""));
+    // New connections, so both workers see failures.
+    for _ in 0..6 {
+        assert_eq!(Client::connect(gw.addr()).get("/").status, 502);
+    }
+    gw.signal(15);
+    assert!(gw.wait_exit(Duration::from_secs(10)).success());
+    // "stopped" is the last line: everything before it has been read.
+    wait_until("the log is complete", Duration::from_secs(5), || {
+        gw.stderr().contains("ringgate: stopped")
+    });
+    let stderr = gw.stderr();
+    let reports: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("connect failed"))
+        .collect();
+    assert_eq!(reports.len(), 1, "{stderr}");
+    assert!(
+        reports[0].starts_with(&format!(
+            "ringgate: upstream {dead} (cluster up): connect failed: "
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_resolves_endpoint_names_like_run_does() {
+    let dir = std::env::temp_dir().join(format!("ringgate-check-dns-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("dns.toml");
+    // `.invalid` never resolves (RFC 6761), with or without a network.
+    std::fs::write(
+        &path,
+        "[[listener]]\nname = \"m\"\naddress = \"127.0.0.1:0\"\n\n\
+         [[cluster]]\nname = \"c\"\nendpoints = [\"127.0.0.1:9\", \"no-such-host.invalid:80\"]\n\n\
+         [[route]]\nname = \"r\"\ncluster = \"c\"\n",
+    )
+    .unwrap();
+    let out = ringgate(&["check", "--config", path.to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(
+        lines[1].starts_with(
+            "cluster[0].endpoints (line 7): endpoint \"no-such-host.invalid:80\" does not resolve: "
+        ),
+        "{err}"
+    );
+}

@@ -1,4 +1,4 @@
-//! Request filters between routing and forwarding (DESIGN.md §4): IP rules
+//! Request filters between routing and forwarding (docs/ARCHITECTURE.md, request phases): IP rules
 //! (`acl`), authentication (`auth`), authorization (`authz`) and the
 //! identity handed to the upstream (`identity`).
 //!

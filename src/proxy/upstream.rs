@@ -1,6 +1,7 @@
 //! Getting a connection to an endpoint of a cluster: this core's pool first,
 //! else a new connect — TCP, plus the TLS handshake for a TLS cluster — all
-//! bounded by `timeouts.upstream_connect`.
+//! bounded by `timeouts.upstream_connect`. Failed connects are logged
+//! (rate-limited per endpoint, see `upstream::connect_log`).
 
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
@@ -13,7 +14,7 @@ use super::error::ProxyError;
 use crate::config::Snapshot;
 use crate::runtime::CoreCtx;
 use crate::tls::ClientTls;
-use crate::upstream::UpstreamStream;
+use crate::upstream::{connect_log, UpstreamStream};
 
 pub struct Acquired {
     pub stream: UpstreamStream,
@@ -62,11 +63,16 @@ pub async fn acquire(
             reused: true,
         });
     }
-    let deadline = Instant::now() + snap.config.timeouts.upstream_connect.get();
-    let stream = match &cluster.tls {
-        None => UpstreamStream::Plain(connect(addr, deadline).await?),
-        Some(tls) => connect_tls(addr, tls, pick, deadline).await?,
+    let timeout = snap.config.timeouts.upstream_connect.get();
+    let deadline = Instant::now() + timeout;
+    let connected = match &cluster.tls {
+        None => connect(addr, deadline).await.map(UpstreamStream::Plain),
+        Some(tls) => connect_tls(addr, tls, pick, deadline).await,
     };
+    let stream = connected.map_err(|failure| {
+        connect_log::connect_failed(addr, &cluster.name, &failure.describe(timeout));
+        failure.error()
+    })?;
     ctx.stats().upstream_connects.inc();
     Ok(Acquired {
         stream,
@@ -75,15 +81,48 @@ pub async fn acquire(
     })
 }
 
-async fn connect(addr: SocketAddr, deadline: Instant) -> Result<TcpStream, ProxyError> {
+/// Why a new upstream connection could not be made: what the client's
+/// error response and the log line are made from.
+enum ConnectFailure {
+    Tcp(std::io::Error),
+    Timeout,
+    NoServerName,
+    TlsHandshake(monoio_rustls::TlsError),
+}
+
+impl ConnectFailure {
+    fn error(&self) -> ProxyError {
+        match self {
+            ConnectFailure::Tcp(_) => ProxyError::UpstreamConnect,
+            ConnectFailure::Timeout => ProxyError::UpstreamConnectTimeout,
+            ConnectFailure::NoServerName | ConnectFailure::TlsHandshake(_) => {
+                ProxyError::UpstreamTls
+            }
+        }
+    }
+
+    fn describe(&self, timeout: Duration) -> String {
+        match self {
+            ConnectFailure::Tcp(e) => e.to_string(),
+            ConnectFailure::Timeout => format!(
+                "not connected within timeouts.upstream_connect ({} ms)",
+                timeout.as_millis()
+            ),
+            ConnectFailure::NoServerName => "no TLS server name for this endpoint".into(),
+            ConnectFailure::TlsHandshake(e) => format!("TLS handshake: {e}"),
+        }
+    }
+}
+
+async fn connect(addr: SocketAddr, deadline: Instant) -> Result<TcpStream, ConnectFailure> {
     match monoio::time::timeout_at(deadline.into(), TcpStream::connect_addr(addr)).await {
         Ok(Ok(stream)) => {
             // Heads and small bodies go out in one write; don't let Nagle hold them.
             let _ = stream.set_nodelay(true);
             Ok(stream)
         }
-        Ok(Err(_)) => Err(ProxyError::UpstreamConnect),
-        Err(_) => Err(ProxyError::UpstreamConnectTimeout),
+        Ok(Err(e)) => Err(ConnectFailure::Tcp(e)),
+        Err(_) => Err(ConnectFailure::Timeout),
     }
 }
 
@@ -94,17 +133,17 @@ async fn connect_tls(
     tls: &ClientTls,
     pick: usize,
     deadline: Instant,
-) -> Result<UpstreamStream, ProxyError> {
+) -> Result<UpstreamStream, ConnectFailure> {
     let tcp = connect(addr, deadline).await?;
     let fd = tcp.as_raw_fd();
-    let name = tls.server_name(pick).ok_or(ProxyError::UpstreamTls)?;
+    let name = tls.server_name(pick).ok_or(ConnectFailure::NoServerName)?;
     let connector = TlsConnector::from(tls.config.clone());
     match monoio::time::timeout_at(deadline.into(), connector.connect(name, tcp)).await {
         Ok(Ok(stream)) => Ok(UpstreamStream::Tls {
             stream: Box::new(stream),
             fd,
         }),
-        Ok(Err(_)) => Err(ProxyError::UpstreamTls),
-        Err(_) => Err(ProxyError::UpstreamConnectTimeout),
+        Ok(Err(e)) => Err(ConnectFailure::TlsHandshake(e)),
+        Err(_) => Err(ConnectFailure::Timeout),
     }
 }

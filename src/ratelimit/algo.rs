@@ -5,7 +5,7 @@
 //! Every algorithm answers one question, `take(state, now, want)`: "how many
 //! of the `want` requests may pass now?". `want = 1` is the ordinary per
 //! request check (local mode); `want = k` is a lease, a batch of admissions
-//! a core takes from a shared budget at once (global mode, DESIGN.md §1).
+//! a core takes from a shared budget at once (global mode; docs/ARCHITECTURE.md, threads and shared state).
 //! `refund` gives back the unused part of a lease.
 //!
 //! Error bounds (N = `limit` per `period` P):

@@ -30,7 +30,7 @@ use crate::ratelimit::broker::Broker;
 use crate::ratelimit::redis::RedisLink;
 use crate::stats::Stats;
 
-/// What the cores share (DESIGN.md §1): the config snapshot, stats slots,
+/// What the cores share (docs/ARCHITECTURE.md, threads and shared state): the config snapshot, stats slots,
 /// the rate-limit budgets cores lease from, and the shutdown signal.
 pub struct Shared {
     pub snapshot: ArcSwap<Snapshot>,
@@ -89,17 +89,39 @@ fn worker_cpus(snap: &Snapshot, workers: usize) -> Vec<Option<usize>> {
         .collect()
 }
 
+/// How `run` starts, beyond the config file.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Bind listen addresses another process already serves (SO_REUSEPORT
+    /// then splits connections between the two), as a zero-downtime
+    /// hand-over does; otherwise such an address is an error.
+    pub allow_shared_port: bool,
+}
+
 type WorkerListeners = Vec<(ListenerInfo, std::net::TcpListener)>;
 
 /// Binds every listener once per worker. Prints `listening on NAME ADDR` per
 /// listener on stdout (scripts and tests read the real port from it).
-fn bind_listeners(snap: &Snapshot, workers: usize) -> io::Result<Vec<WorkerListeners>> {
+/// Unless `opts` allows sharing, an address someone already serves is
+/// refused; the returned claims must live as long as the listeners.
+fn bind_listeners(
+    snap: &Snapshot,
+    workers: usize,
+    opts: RunOptions,
+) -> io::Result<(Vec<WorkerListeners>, Vec<listener::AddressClaim>)> {
     let mut per_worker: Vec<WorkerListeners> = (0..workers).map(|_| Vec::new()).collect();
+    let mut claims = Vec::new();
     for (index, l) in snap.config.listeners.iter().enumerate() {
         let addr: SocketAddr = l
             .address
             .parse()
             .map_err(|e| io::Error::other(format!("listener {}: {e}", l.name)))?;
+        if !opts.allow_shared_port {
+            let claim = listener::claim_address(addr).map_err(|e| {
+                io::Error::new(e.kind(), format!("listener {} on {addr}: {e}", l.name))
+            })?;
+            claims.push(claim);
+        }
         let (bound, sockets) = listener::bind_reuseport(addr, l.backlog, workers)
             .map_err(|e| io::Error::new(e.kind(), format!("listener {} on {addr}: {e}", l.name)))?;
         println!("ringgate: listening on {} {bound}", l.name);
@@ -117,15 +139,16 @@ fn bind_listeners(snap: &Snapshot, workers: usize) -> io::Result<Vec<WorkerListe
     }
     use std::io::Write;
     io::stdout().flush()?;
-    Ok(per_worker)
+    Ok((per_worker, claims))
 }
 
 /// Runs the gateway until SIGTERM/SIGINT and a completed drain.
-pub fn run(snapshot: Snapshot, config_path: Option<PathBuf>) -> io::Result<()> {
+pub fn run(snapshot: Snapshot, config_path: Option<PathBuf>, opts: RunOptions) -> io::Result<()> {
     let server = &snapshot.config.server;
     let workers = worker_count(server.workers, server.cpus.as_deref());
     let driver = choose_driver(snapshot.config.server.io_driver)?;
-    let listeners = bind_listeners(&snapshot, workers)?;
+    // `_claims` keeps the address locks until `run` returns.
+    let (listeners, _claims) = bind_listeners(&snapshot, workers, opts)?;
     let cpus = worker_cpus(&snapshot, workers);
     let uring_entries = snapshot.config.server.uring_entries;
     eprintln!(

@@ -50,6 +50,23 @@ pub fn shutdown(fd: RawFd) {
     }
 }
 
+/// Takes an exclusive advisory lock on `fd` without waiting: `Ok(false)`
+/// when another open file description holds it. The lock goes with the
+/// descriptor, so it ends when the file is closed or the process exits.
+pub fn try_lock_exclusive(fd: RawFd) -> std::io::Result<bool> {
+    // SAFETY: `fd` is an open file owned by the caller for the whole call;
+    // flock takes no pointers.
+    let rc = unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let err = std::io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EWOULDBLOCK) => Ok(false),
+        _ => Err(err),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

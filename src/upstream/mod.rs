@@ -1,6 +1,7 @@
 //! Upstream clusters, load balancing and this core's connection pools.
 pub mod balance;
 pub mod cluster;
+pub mod connect_log;
 pub mod pool;
 pub mod stream;
 

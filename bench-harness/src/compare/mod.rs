@@ -1,6 +1,6 @@
 //! `ringbench compare`: ringgate against nginx and haproxy (and an older
 //! ringgate build, `ringgate-base`) on the same machine, the method of
-//! BENCHMARKING.md. Origin and load generator on one CPU, the proxies
+//! docs/BENCHMARKS.md. Origin and load generator on one CPU, the proxies
 //! under test with one worker each on another; per scenario, several
 //! repetitions of warmup + measured window, interleaved across the proxies
 //! (rep 1 of each, then rep 2 of each, ...) so slow drifts of the machine

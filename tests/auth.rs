@@ -158,16 +158,12 @@ path_prefix = "/open"
 fn assert_401(r: &Response, reason: &str, presented: bool) {
     assert_eq!(r.status, 401, "{}", r.text());
     assert_eq!(r.json()["error"], reason);
-    let challenge = r.header("www-authenticate").expect("WWW-Authenticate");
-    assert!(
-        challenge.starts_with("Bearer realm=\"ringgate\""),
-        "{challenge}"
-    );
-    assert_eq!(
-        challenge.contains("error=\"invalid_token\""),
-        presented,
-        "{challenge}"
-    );
+    let want = if presented {
+        "WWW-Authenticate: Bearer realm=\"ringgate\", error=\"invalid_token\""
+    } else {
+        "WWW-Authenticate: Bearer realm=\"ringgate\""
+    };
+    assert_eq!(r.header_lines("www-authenticate"), [want]);
 }
 
 #[test]
@@ -339,10 +335,9 @@ fn scopes_any_all_and_roles() {
     let r = bearer(gw.addr(), "/all", &t);
     assert_eq!(r.status, 403);
     assert_eq!(r.json()["error"], "insufficient_scope");
-    let challenge = r.header("www-authenticate").unwrap();
-    assert!(
-        challenge.contains("error=\"insufficient_scope\""),
-        "{challenge}"
+    assert_eq!(
+        r.header_lines("www-authenticate"),
+        ["WWW-Authenticate: Bearer realm=\"ringgate\", error=\"insufficient_scope\""]
     );
     let both = hs(&with(claims(), "scp", json!(["orders:write"])));
     assert_eq!(bearer(gw.addr(), "/all", &both).status, 200);
@@ -497,7 +492,7 @@ cluster = "up"
     let denied = get(a, "/internal", "");
     assert_eq!(denied.status, 403);
     assert_eq!(denied.json()["error"], "ip_denied");
-    assert!(denied.header("www-authenticate").is_none());
+    assert_eq!(denied.header_count("www-authenticate"), 0);
     // The peer (127.0.0.1) is trusted: XFF is believed, walked from the right.
     assert_eq!(
         get(a, "/internal", "X-Forwarded-For: 203.0.113.5\r\n").status,
@@ -646,7 +641,7 @@ path_prefix = "/big"
     assert_eq!(get(gw.addr(), "/big", &long).status, 200);
     let r = post("/ro", "");
     assert_eq!(r.status, 405);
-    assert_eq!(r.header("allow"), Some("GET, HEAD"));
+    assert_eq!(r.header_lines("allow"), ["Allow: GET, HEAD"]);
     assert_eq!(r.json()["error"], "method_not_allowed");
     assert_eq!(get(gw.addr(), "/nothing-here", "").status, 404);
     assert_eq!(up.request_count(), 3);

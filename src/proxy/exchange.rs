@@ -13,7 +13,7 @@ use super::upstream::{acquire, Acquired};
 use super::ClientStream;
 use crate::config::Snapshot;
 use crate::filter::acl::IpRules;
-use crate::filter::{Admission, Denial, RouteRules};
+use crate::filter::{Admission, RouteRules};
 use crate::http::{
     BodyFraming, ChunkedDecoder, Method, ParseStatus, RequestHead, ResponseHead, ResponseParser,
     TargetForm, Version,
@@ -286,10 +286,7 @@ fn admit<'s>(
             &ctx.tokens,
             snap.generation,
         )
-        .map_err(|d| match d {
-            Denial::Unauthenticated(e) => ProxyError::Unauthorized(e.reason()),
-            Denial::Forbidden(r) => ProxyError::Forbidden(r),
-        })?;
+        .map_err(ProxyError::from)?;
     admission.write_headers(filters, inject);
     Ok(admission)
 }

@@ -35,10 +35,17 @@ pub enum AuthError {
     InvalidIssuer,
     InvalidAudience,
     InvalidApiKey,
+    /// The token's header has `crit` (RFC 7515 §4.1.11): it names
+    /// extensions that must be understood, and we understand none.
+    CriticalExtension,
+    /// The credential the policy checks appears more than once (two
+    /// `Authorization` lines, two API-key headers or query parameters, two
+    /// cookies of that name): answered 400, never resolved by picking one.
+    DuplicateCredentials,
 }
 
 impl AuthError {
-    pub const ALL: [AuthError; 9] = [
+    pub const ALL: [AuthError; 11] = [
         AuthError::Missing,
         AuthError::InvalidToken,
         AuthError::AlgorithmMismatch,
@@ -48,6 +55,8 @@ impl AuthError {
         AuthError::InvalidIssuer,
         AuthError::InvalidAudience,
         AuthError::InvalidApiKey,
+        AuthError::CriticalExtension,
+        AuthError::DuplicateCredentials,
     ];
 
     pub fn reason(self) -> &'static str {
@@ -61,6 +70,8 @@ impl AuthError {
             AuthError::InvalidIssuer => "token_invalid_issuer",
             AuthError::InvalidAudience => "token_invalid_audience",
             AuthError::InvalidApiKey => "invalid_api_key",
+            AuthError::CriticalExtension => "token_critical_extension",
+            AuthError::DuplicateCredentials => "duplicate_credentials",
         }
     }
 }

@@ -662,3 +662,55 @@ fn rejections_are_counted_in_metrics() {
         1
     );
 }
+
+/// Two `Authorization` lines (valid token first, another user's second),
+/// two API-key headers (also spelled with `_`), or a key in both header and
+/// query: 400 `duplicate_credentials`, counted, and nothing reaches the
+/// upstream. One copy passes and reaches it exactly once.
+#[test]
+fn a_second_copy_of_the_credential_is_refused_and_never_forwarded() {
+    let up = Upstream::hello();
+    let gw = auth_gateway(&up, "\n[admin]\naddress = \"127.0.0.1:0\"\n");
+    let admin = hs(&with(claims(), "sub", json!("admin")));
+    let other = hs(&with(claims(), "sub", json!("someone-else")));
+    let assert_400 = |r: &Response| {
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert_eq!(r.json()["error"], "duplicate_credentials");
+        assert_eq!(
+            r.header_lines("www-authenticate"),
+            ["WWW-Authenticate: Bearer realm=\"ringgate\", error=\"invalid_request\""]
+        );
+    };
+    let two_tokens = format!("Authorization: Bearer {admin}\r\nAuthorization: Bearer {other}\r\n");
+    assert_400(&get(gw.addr(), "/jwt", &two_tokens));
+    let two_keys = "X-API-Key: acme-key\r\nX-API-Key: globex-key\r\n";
+    assert_400(&get(gw.addr(), "/partner", two_keys));
+    let folded = "X-API-Key: acme-key\r\nX_API_Key: globex-key\r\n";
+    assert_400(&get(gw.addr(), "/partner", folded));
+    assert_400(&get(
+        gw.addr(),
+        "/partner?api_key=globex-key",
+        "X-API-Key: acme-key\r\n",
+    ));
+    assert_eq!(up.request_count(), 0);
+    assert_eq!(
+        gw.metric("ringgate_rejected_total{reason=\"duplicate_credentials\"}"),
+        4
+    );
+
+    assert_eq!(bearer(gw.addr(), "/jwt", &admin).status, 200);
+    assert_eq!(
+        get(gw.addr(), "/partner", "X-API-Key: acme-key\r\n").status,
+        200
+    );
+    let reqs = up.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[0].header_count("authorization"), 1);
+    assert_eq!(
+        reqs[0].header("authorization"),
+        Some(format!("Bearer {admin}").as_str())
+    );
+    assert_eq!(reqs[0].header("x-user-id"), Some("admin"));
+    assert_eq!(reqs[1].header_count("x-api-key"), 1);
+    assert_eq!(reqs[1].header("x-consumer"), Some("acme"));
+}

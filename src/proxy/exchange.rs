@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use super::body::{self, Pauses, RelayError};
+use super::body::{self, Pauses, RelayError, Trailers};
 use super::error::{reason_index, write_error_response_with, ProxyError};
 use super::head::{self, ClientFraming, Downstream, Forwarding};
 use super::io::{write_vec, Inbound, IoFail};
@@ -367,11 +367,9 @@ fn take_buffered_body<C: ClientStream>(
             *remaining -= n as u64;
         }
         ReqBody::Chunked(dec) => {
-            let progress = dec
-                .feed(client.data(), |_| {})
+            let consumed = body::append_chunked_request(dec, client.data(), out)
                 .map_err(ProxyError::BadRequestBody)?;
-            out.extend_from_slice(&client.data()[..progress.consumed]);
-            client.consume(progress.consumed);
+            client.consume(consumed);
         }
     }
     Ok(())
@@ -563,7 +561,9 @@ async fn send_body<C: ClientStream>(
         ReqBody::Len(0) => return Ok(()),
         ReqBody::Len(n) => body::relay_len(client, &mut up.stream, *n, pauses).await,
         ReqBody::Chunked(dec) if dec.is_done() => return Ok(()),
-        ReqBody::Chunked(dec) => body::relay_chunked(client, &mut up.stream, dec, pauses).await,
+        ReqBody::Chunked(dec) => {
+            body::relay_chunked(client, &mut up.stream, dec, Trailers::Drop, pauses).await
+        }
     };
     *body = ReqBody::None;
     res.map_err(|e| match e {
@@ -686,7 +686,8 @@ async fn relay_response<C: ClientStream>(
         }
         (BodyFraming::Chunked, _) => {
             let mut dec = ChunkedDecoder::new(0, max_trailer);
-            body::relay_chunked(&mut up, &mut client.stream, &mut dec, pauses).await
+            let keep = Trailers::Keep;
+            body::relay_chunked(&mut up, &mut client.stream, &mut dec, keep, pauses).await
         }
         (BodyFraming::UntilClose, f) => {
             let rechunk = f == ClientFraming::Rechunk;

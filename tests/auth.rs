@@ -714,3 +714,48 @@ fn a_second_copy_of_the_credential_is_refused_and_never_forwarded() {
     assert_eq!(reqs[1].header_count("x-api-key"), 1);
     assert_eq!(reqs[1].header("x-consumer"), Some("acme"));
 }
+
+/// Identity headers forged around the stripping: in a chunked request's
+/// trailer section, or spelled with `_` (which many upstreams fold into
+/// `-`). The upstream receives, byte for byte, only the gateway's own.
+#[test]
+fn forged_identity_in_trailers_or_underscore_names_never_reaches_the_upstream() {
+    let up = Upstream::hello();
+    let gw = Gateway::start(&config(
+        &[up.addr],
+        r#"
+[proxy]
+identity_headers = [
+  { name = "X-User-Id", from = "claim:sub" },
+  { name = "X-Client-Ip", from = "client_ip" },
+]
+
+[[route]]
+name = "open"
+cluster = "up"
+"#,
+    ));
+    let mut c = Client::connect(gw.addr());
+    let r = c.request(
+        b"POST /open HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\
+          X_User_Id: admin\r\nX-User_Id: admin\r\nX-Client_Ip: 10.6.6.6\r\n\
+          X_Forwarded_For: 10.6.6.6\r\nX-Kept_Name: yes\r\n\r\n\
+          5\r\nhello\r\n0\r\nX-User-Id: admin\r\nX-Client-Ip: 10.6.6.6\r\n\r\n",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Trailers split from the last chunk across two writes are dropped too.
+    c.send(b"POST /open HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n");
+    std::thread::sleep(Duration::from_millis(50));
+    let r = c.request(b"X-User-Id: admin\r\n\r\n");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let reqs = up.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(
+        String::from_utf8_lossy(reqs[0].raw_head()),
+        "POST /open HTTP/1.1\r\nHost: t\r\nX-Kept_Name: yes\r\nX-Forwarded-For: 127.0.0.1\r\n\
+         X-Forwarded-Proto: http\r\nX-Forwarded-Host: t\r\nTransfer-Encoding: chunked\r\n\
+         X-Client-Ip: 127.0.0.1\r\n\r\n"
+    );
+    assert_eq!(reqs[0].raw_body(), b"5\r\nhello\r\n0\r\n\r\n");
+    assert_eq!(reqs[1].raw_body(), b"2\r\nhi\r\n0\r\n\r\n");
+}

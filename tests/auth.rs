@@ -759,3 +759,28 @@ cluster = "up"
     assert_eq!(reqs[0].raw_body(), b"5\r\nhello\r\n0\r\n\r\n");
     assert_eq!(reqs[1].raw_body(), b"2\r\nhi\r\n0\r\n\r\n");
 }
+
+/// RFC 7515 §4.1.11: a correctly signed token whose header has `crit`
+/// naming an extension the gateway does not understand is refused (401,
+/// counted) and never reaches the upstream.
+#[test]
+fn a_token_with_a_crit_header_is_refused() {
+    let up = Upstream::hello();
+    let gw = auth_gateway(&up, "\n[admin]\naddress = \"127.0.0.1:0\"\n");
+    let mut h = Header::new(Algorithm::HS256);
+    h.kid = Some("hs".into());
+    h.crit = Some(vec!["urn:example:unknown".into()]);
+    let t = encode(&h, &claims(), &EncodingKey::from_secret(SECRET.as_bytes())).unwrap();
+    assert_401(
+        &bearer(gw.addr(), "/jwt", &t),
+        "token_critical_extension",
+        true,
+    );
+    assert_eq!(up.request_count(), 0);
+    assert_eq!(
+        gw.metric("ringgate_rejected_total{reason=\"token_critical_extension\"}"),
+        1
+    );
+    // The same claims without crit pass.
+    assert_eq!(bearer(gw.addr(), "/jwt", &hs(&claims())).status, 200);
+}

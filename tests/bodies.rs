@@ -1,6 +1,7 @@
-//! Body framing both ways: Content-Length, chunked (verbatim, with extensions
-//! and trailers), read-until-close upstreams, and 100 MiB streams that must
-//! pass through in constant memory.
+//! Body framing both ways: Content-Length (one canonical line whatever the
+//! sender wrote), chunked (verbatim with extensions; request trailers
+//! dropped, response trailers kept), read-until-close upstreams, and
+//! 100 MiB streams that must pass through in constant memory.
 
 mod common;
 
@@ -28,6 +29,11 @@ fn chunked_request_body_is_forwarded_chunked_and_intact() {
           5;ext=1\r\nhello\r\n1;name=\"quoted value\"\r\n \r\n5\r\nworld\r\n0\r\nX-Trailer: t\r\n\r\n",
     );
     assert_eq!(r.text(), "true:hello world");
+    // Chunks and extensions as sent; the trailer section emptied.
+    assert_eq!(
+        String::from_utf8_lossy(up.requests()[0].raw_body()),
+        "5;ext=1\r\nhello\r\n1;name=\"quoted value\"\r\n \r\n5\r\nworld\r\n0\r\n\r\n"
+    );
     // The connection is in sync afterwards.
     assert_eq!(
         c.request(b"GET /after HTTP/1.1\r\nHost: t\r\n\r\n").status,
@@ -181,4 +187,79 @@ fn content_length_request_body_streams_and_connection_stays_in_sync() {
     c.send(b"GET /next HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(c.read_response(false).body, body);
     assert_eq!(c.read_response(false).status, 200);
+}
+
+/// The `Content-Length` field lines of a raw head.
+fn content_length_lines(head: &[u8]) -> Vec<String> {
+    common::client::head_lines(head)
+        .filter(|l| {
+            common::client::field_name(l).is_some_and(|n| n.eq_ignore_ascii_case(b"content-length"))
+        })
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .collect()
+}
+
+/// A list-valued, repeated or zero-padded Content-Length reaches the
+/// upstream as exactly one `Content-Length: 5` line, and the body intact.
+#[test]
+fn request_content_length_is_forwarded_as_one_canonical_line() {
+    let up = Upstream::hello();
+    let gw = Gateway::start(&simple_config(&[up.addr], ""));
+    let mut c = Client::connect(gw.addr());
+    let variants = [
+        "Content-Length: 5, 5\r\n",
+        "Content-Length: 5\r\nContent-Length: 5\r\n",
+        "Content-Length: 005\r\n",
+        "content-length:5\r\n",
+    ];
+    for cl in variants {
+        let r = c.request(format!("POST /cl HTTP/1.1\r\nHost: t\r\n{cl}\r\nhello").as_bytes());
+        assert_eq!(r.status, 200, "{cl:?}");
+    }
+    let reqs = up.requests();
+    assert_eq!(reqs.len(), variants.len());
+    for (req, cl) in reqs.iter().zip(variants) {
+        assert_eq!(
+            content_length_lines(req.raw_head()),
+            ["Content-Length: 5"],
+            "{cl:?}"
+        );
+        assert_eq!(req.raw_body(), b"hello", "{cl:?}");
+    }
+}
+
+/// An upstream's `Content-Length: 2, 2` (or two equal lines, or `002`)
+/// reaches the client as one `Content-Length: 2`; HEAD answers too.
+#[test]
+fn response_content_length_is_relayed_as_one_canonical_line() {
+    let up = Upstream::start(|req, s| {
+        let cl = match req.path.as_str() {
+            "/list" => "Content-Length: 2, 2\r\n",
+            "/twice" => "Content-Length: 2\r\nContent-Length: 2\r\n",
+            _ => "Content-Length: 002\r\n",
+        };
+        let body = if req.method == "HEAD" { "" } else { "ok" };
+        let _ = s.write_all(format!("HTTP/1.1 200 OK\r\n{cl}\r\n{body}").as_bytes());
+        After::KeepAlive
+    });
+    let gw = Gateway::start(&simple_config(&[up.addr], ""));
+    let mut c = Client::connect(gw.addr());
+    for path in ["/list", "/twice", "/padded"] {
+        let r = c.get(path);
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(
+            content_length_lines(&r.head_raw),
+            ["Content-Length: 2"],
+            "{path}"
+        );
+        assert_eq!(r.text(), "ok");
+        let r = c.request(format!("HEAD {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes());
+        assert_eq!(
+            content_length_lines(&r.head_raw),
+            ["Content-Length: 2"],
+            "HEAD {path}"
+        );
+    }
+    // The connection stayed in sync through all of it.
+    assert_eq!(c.get("/padded").text(), "ok");
 }

@@ -203,3 +203,88 @@ fn limits_give_413_414_431_and_version_and_coding_errors() {
     assert_eq!(c.read_response(false).status, 413);
     assert_eq!(up.request_count(), 0, "none of these reached the upstream");
 }
+
+/// Asserts that no field name appears on two lines of `r`'s raw head, and
+/// returns the head as text for the caller's exact checks.
+fn assert_no_repeated_field(r: &common::client::Response) -> String {
+    let head = String::from_utf8_lossy(&r.head_raw).into_owned();
+    let names: Vec<String> = common::client::head_lines(&r.head_raw)
+        .filter_map(common::client::field_name)
+        .map(|n| String::from_utf8_lossy(n).to_ascii_lowercase())
+        .collect();
+    for name in &names {
+        assert_eq!(r.header_count(name), 1, "{name} repeated in:\n{head}");
+    }
+    head
+}
+
+/// 401, 405 and 429 over a real socket: each extra header (`WWW-Authenticate`,
+/// `Allow`, `Retry-After`, `RateLimit-*`) is on exactly one line.
+#[test]
+fn error_responses_send_each_extra_header_once() {
+    let up = Upstream::hello();
+    let gw = Gateway::start(&config(
+        &[up.addr],
+        r#"
+[[auth_policy]]
+name = "keys"
+api_key = { header = "X-API-Key" }
+
+[[rate_limit]]
+name = "one"
+algorithm = "fixed_window"
+requests = 1
+per = "60s"
+
+[[route]]
+name = "keyed"
+cluster = "up"
+path_prefix = "/keyed"
+auth = "keys"
+
+[[route]]
+name = "ro"
+cluster = "up"
+path_prefix = "/ro"
+methods = ["GET"]
+
+[[route]]
+name = "limited"
+cluster = "up"
+path_prefix = "/limited"
+rate_limits = ["one"]
+"#,
+    ));
+    let mut c = Client::connect(gw.addr());
+
+    let r = c.get("/keyed");
+    assert_eq!(r.status, 401);
+    assert_no_repeated_field(&r);
+    assert_eq!(
+        r.header_lines("www-authenticate"),
+        ["WWW-Authenticate: Bearer realm=\"ringgate\""]
+    );
+
+    let r = c.request(b"DELETE /ro HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(r.status, 405);
+    assert_no_repeated_field(&r);
+    assert_eq!(r.header_lines("allow"), ["Allow: GET"]);
+
+    assert_eq!(c.get("/limited").status, 200);
+    let r = c.get("/limited");
+    assert_eq!(r.status, 429);
+    assert_no_repeated_field(&r);
+    for name in [
+        "retry-after",
+        "ratelimit-limit",
+        "ratelimit-remaining",
+        "ratelimit-reset",
+    ] {
+        assert_eq!(r.header_count(name), 1, "{name}");
+    }
+    assert_eq!(
+        r.header_lines("ratelimit-remaining"),
+        ["RateLimit-Remaining: 0"]
+    );
+    assert_eq!(up.request_count(), 1);
+}

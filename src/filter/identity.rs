@@ -80,6 +80,20 @@ impl IdentityHeaders {
     }
 }
 
+/// Whether the field name `name` is `lower` (a lower-case name) when ASCII
+/// case is ignored and `_` is read as `-`. Many upstreams fold names that
+/// way (CGI's `HTTP_X_USER_ID`, and the frameworks built on it), so
+/// `X_User_Id` reaches them as `X-User-Id`: the gateway must treat the two
+/// as one name wherever it protects or counts a field.
+#[inline]
+pub fn same_field_name(name: &[u8], lower: &[u8]) -> bool {
+    name.len() == lower.len()
+        && name
+            .iter()
+            .zip(lower)
+            .all(|(&n, &l)| n.to_ascii_lowercase() == l || (n == b'_' && l == b'-'))
+}
+
 /// An authenticated caller.
 #[derive(Debug, Clone, Default)]
 pub struct Identity {

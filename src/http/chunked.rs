@@ -80,6 +80,11 @@ impl std::error::Error for ChunkError {}
 pub struct ChunkProgress {
     /// Bytes of the input that belong to this body (all of it unless `done`).
     pub consumed: usize,
+    /// Bytes of the input before the trailer section: through the CRLF of
+    /// the last-chunk line. Equal to `consumed` until the trailer section
+    /// starts; 0 when this input lies wholly inside it. A proxy that drops
+    /// trailers forwards only these.
+    pub body_end: usize,
     /// The last chunk and trailer section are complete; bytes after
     /// `consumed` belong to the next message.
     pub done: bool,
@@ -155,6 +160,20 @@ impl ChunkedDecoder {
         self.state == State::Done
     }
 
+    /// Whether the trailer section has a field line (so far), as opposed to
+    /// being the bare CRLF that ends most chunked bodies.
+    pub fn has_trailer_fields(&self) -> bool {
+        self.trailer_bytes > 0
+    }
+
+    fn in_trailer(&self) -> bool {
+        use State::*;
+        matches!(
+            self.state,
+            TrailerLineStart | TrailerName | TrailerValue | TrailerLf | EndLf | Done
+        )
+    }
+
     /// Chunk data bytes seen so far.
     pub fn data_bytes(&self) -> u64 {
         self.data_bytes
@@ -169,6 +188,7 @@ impl ChunkedDecoder {
         mut on_data: impl FnMut(Range<usize>),
     ) -> Result<ChunkProgress, ChunkError> {
         let mut i = 0;
+        let mut body_end = self.in_trailer().then_some(0);
         while let Some(&b) = input.get(i) {
             match self.state {
                 State::Done => break,
@@ -191,6 +211,10 @@ impl ChunkedDecoder {
                         return Err(ChunkError { kind });
                     }
                     i += 1;
+                    // Only the last-chunk line leads into the trailer section.
+                    if body_end.is_none() && self.state == State::TrailerLineStart {
+                        body_end = Some(i);
+                    }
                 }
             }
         }
@@ -199,6 +223,7 @@ impl ChunkedDecoder {
         }
         Ok(ChunkProgress {
             consumed: i,
+            body_end: body_end.unwrap_or(i),
             done: self.state == State::Done,
         })
     }

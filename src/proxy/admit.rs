@@ -12,7 +12,7 @@ use super::io::Inbound;
 use super::ClientStream;
 use crate::config::Snapshot;
 use crate::filter::limit::{self, RateRequest};
-use crate::filter::{Admission, Denial, RouteRules};
+use crate::filter::{Admission, RouteRules};
 use crate::http::{
     BodyFraming, ChunkedDecoder, Method, ParseError, ParseErrorKind, RequestHead, TargetForm,
     Version,
@@ -212,10 +212,7 @@ fn run_filters<'s>(
             &ctx.tokens,
             snap.generation,
         )
-        .map_err(|d| match d {
-            Denial::Unauthenticated(e) => ProxyError::Unauthorized(e.reason()),
-            Denial::Forbidden(r) => ProxyError::Forbidden(r),
-        })?;
+        .map_err(ProxyError::from)?;
     admission.write_headers(filters, inject);
     Ok(Some(admission))
 }

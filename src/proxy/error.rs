@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::filter::auth::AuthError;
+use crate::filter::Denial;
 use crate::http::{ChunkError, ParseError};
 use crate::ratelimit::Limited;
 
@@ -50,6 +52,9 @@ pub enum ProxyError {
     /// 401: no credentials, or credentials that were rejected (the reason
     /// says which: `missing_credentials`, `invalid_token`, `token_expired`, ...).
     Unauthorized(&'static str),
+    /// 400: the request carries the credential the route checks more than
+    /// once (RFC 6750 §3.1 `invalid_request`): which copy is the caller?
+    DuplicateCredentials,
     /// 403: `ip_denied`, `insufficient_scope`, `insufficient_role`.
     Forbidden(&'static str),
     /// 405: the path is served, but not for this method; the `Allow` value.
@@ -64,7 +69,7 @@ impl ProxyError {
         Some(match self {
             BadRequest(e) => e.status(),
             BadRequestBody(e) => e.status(),
-            BadPath(_) => 400,
+            BadPath(_) | DuplicateCredentials => 400,
             ConnectNotAllowed => 405,
             NoRoute => 404,
             BodyTooLarge => 413,
@@ -82,8 +87,9 @@ impl ProxyError {
     }
 
     /// Appends the extra header lines this error's response carries:
-    /// `WWW-Authenticate` for 401 and scope/role 403s (RFC 6750 §3),
-    /// `Allow` for 405.
+    /// `WWW-Authenticate` for 401, duplicate-credential 400s and scope/role
+    /// 403s (RFC 6750 §3), `Allow` for 405, `Retry-After` (and `RateLimit-*`)
+    /// for 429/503.
     pub fn write_extra_headers(&self, out: &mut Vec<u8>) {
         use ProxyError::*;
         match self {
@@ -92,6 +98,9 @@ impl ProxyError {
             }
             Unauthorized(_) => out.extend_from_slice(
                 b"WWW-Authenticate: Bearer realm=\"ringgate\", error=\"invalid_token\"\r\n",
+            ),
+            DuplicateCredentials => out.extend_from_slice(
+                b"WWW-Authenticate: Bearer realm=\"ringgate\", error=\"invalid_request\"\r\n",
             ),
             Forbidden("insufficient_scope" | "insufficient_role") => out.extend_from_slice(
                 b"WWW-Authenticate: Bearer realm=\"ringgate\", error=\"insufficient_scope\"\r\n",
@@ -128,7 +137,20 @@ impl ProxyError {
             UpgradeRefused => "upgrade_refused",
             RateLimited(l) => l.reason(),
             Unauthorized(r) | Forbidden(r) => r,
+            DuplicateCredentials => AuthError::DuplicateCredentials.reason(),
             MethodNotAllowed(_) => "method_not_allowed",
+        }
+    }
+}
+
+impl From<Denial> for ProxyError {
+    fn from(d: Denial) -> ProxyError {
+        match d {
+            Denial::Unauthenticated(AuthError::DuplicateCredentials) => {
+                ProxyError::DuplicateCredentials
+            }
+            Denial::Unauthenticated(e) => ProxyError::Unauthorized(e.reason()),
+            Denial::Forbidden(r) => ProxyError::Forbidden(r),
         }
     }
 }
@@ -164,6 +186,8 @@ pub static REJECT_REASONS: &[&str] = &[
     "token_invalid_issuer",
     "token_invalid_audience",
     "invalid_api_key",
+    "duplicate_credentials",
+    "token_critical_extension",
     "insufficient_scope",
     "insufficient_role",
     // Upstream failures.
@@ -267,7 +291,6 @@ pub fn write_error_response_with(
     out.push(b' ');
     out.extend_from_slice(status_text(status).as_bytes());
     out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(extra_headers);
     out.extend_from_slice(b"Content-Type: application/json\r\nContent-Length: ");
     crate::http::write_decimal(body.len() as u64, out);
     if !keep_alive {
@@ -308,6 +331,170 @@ pub fn status_text(status: u16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::{ChunkErrorKind, ParseErrorKind};
+    use crate::ratelimit::RateHeaders;
+
+    /// The response `reject` writes for `e`, as the client receives it.
+    fn rendered(e: &ProxyError) -> Vec<u8> {
+        let mut extra = Vec::new();
+        e.write_extra_headers(&mut extra);
+        let mut out = Vec::new();
+        let status = e.status().expect("an answered error");
+        write_error_response_with(&mut out, status, e.reason(), false, &extra);
+        out
+    }
+
+    /// The field lines of a response head, split at the first ':'; panics
+    /// on a head that is not CRLF-terminated lines.
+    fn field_lines(response: &[u8]) -> Vec<(String, String)> {
+        let text = std::str::from_utf8(response).unwrap();
+        let (head, _) = text.split_once("\r\n\r\n").expect("complete head");
+        head.split("\r\n")
+            .skip(1)
+            .map(|line| {
+                let (n, v) = line.split_once(':').expect("field line");
+                (n.to_ascii_lowercase(), v.trim().to_string())
+            })
+            .collect()
+    }
+
+    fn count(fields: &[(String, String)], name: &str) -> usize {
+        fields.iter().filter(|(n, _)| n == name).count()
+    }
+
+    fn limited(unavailable: bool) -> Limited {
+        Limited {
+            unavailable,
+            retry_after_secs: 3,
+            headers: Some(RateHeaders {
+                limit: 10,
+                remaining: 0,
+                reset_secs: 3,
+            }),
+        }
+    }
+
+    /// One of every variant (with each extra-header case); the exhaustive
+    /// match fails to compile when a variant is added and not listed here.
+    fn every_variant() -> Vec<ProxyError> {
+        use ProxyError::*;
+        let all = vec![
+            BadRequest(ParseErrorKind::MultipleHost.into()),
+            BadRequestBody(ChunkError {
+                kind: ChunkErrorKind::InvalidTrailer,
+            }),
+            BadPath("dot_segment"),
+            ConnectNotAllowed,
+            NoRoute,
+            BodyTooLarge,
+            ClientTimeout,
+            ClientIo,
+            UpstreamConnect,
+            UpstreamConnectTimeout,
+            UpstreamTls,
+            UpstreamProtocol("upstream_bad_response"),
+            UpstreamIo,
+            UpstreamTimeout,
+            UpstreamBodyBroken,
+            UpgradeRefused,
+            RateLimited(limited(false)),
+            RateLimited(limited(true)),
+            RateLimited(Limited {
+                headers: None,
+                ..limited(false)
+            }),
+            Unauthorized("missing_credentials"),
+            Unauthorized("token_expired"),
+            DuplicateCredentials,
+            Forbidden("insufficient_scope"),
+            Forbidden("ip_denied"),
+            MethodNotAllowed("GET, HEAD".into()),
+        ];
+        for e in &all {
+            match e {
+                BadRequest(_)
+                | BadRequestBody(_)
+                | BadPath(_)
+                | ConnectNotAllowed
+                | NoRoute
+                | BodyTooLarge
+                | ClientTimeout
+                | ClientIo
+                | UpstreamConnect
+                | UpstreamConnectTimeout
+                | UpstreamTls
+                | UpstreamProtocol(_)
+                | UpstreamIo
+                | UpstreamTimeout
+                | UpstreamBodyBroken
+                | UpgradeRefused
+                | RateLimited(_)
+                | Unauthorized(_)
+                | DuplicateCredentials
+                | Forbidden(_)
+                | MethodNotAllowed(_) => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn no_error_response_repeats_a_header() {
+        for e in every_variant() {
+            if e.status().is_none() {
+                continue;
+            }
+            let out = rendered(&e);
+            let fields = field_lines(&out);
+            for (name, _) in &fields {
+                assert_eq!(
+                    count(&fields, name),
+                    1,
+                    "{name} repeated in the {e:?} response:\n{}",
+                    String::from_utf8_lossy(&out)
+                );
+            }
+            assert_eq!(count(&fields, "content-length"), 1, "{e:?}");
+            assert_eq!(count(&fields, "connection"), 1, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn each_extra_header_appears_exactly_once_where_it_belongs() {
+        for e in every_variant() {
+            let Some(status) = e.status() else { continue };
+            let fields = field_lines(&rendered(&e));
+            let challenge = matches!(
+                e,
+                ProxyError::Unauthorized(_)
+                    | ProxyError::DuplicateCredentials
+                    | ProxyError::Forbidden("insufficient_scope")
+            );
+            let rate_headers = matches!(&e, ProxyError::RateLimited(l) if l.headers.is_some());
+            assert_eq!(
+                count(&fields, "www-authenticate"),
+                usize::from(challenge),
+                "{e:?}"
+            );
+            assert_eq!(
+                count(&fields, "allow"),
+                usize::from(status == 405 && !matches!(e, ProxyError::ConnectNotAllowed)),
+                "{e:?}"
+            );
+            assert_eq!(
+                count(&fields, "retry-after"),
+                usize::from(matches!(e, ProxyError::RateLimited(_))),
+                "{e:?}"
+            );
+            for name in ["ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"] {
+                assert_eq!(
+                    count(&fields, name),
+                    usize::from(rate_headers),
+                    "{name} {e:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn error_response_is_complete_json() {
@@ -371,7 +558,13 @@ mod tests {
         write_error_response_with(&mut out, 429, e.reason(), true, &extra);
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("HTTP/1.1 429 Too Many Requests\r\n"));
-        assert!(text.contains("\r\nRetry-After: 3\r\nRateLimit-Limit: 10\r\nRateLimit-Remaining: 0\r\nRateLimit-Reset: 3\r\n\r\n"));
+        let (head, _) = text.split_once("\r\n\r\n").unwrap();
+        assert_eq!(
+            head,
+            "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\n\
+             Content-Length: 37\r\nRetry-After: 3\r\nRateLimit-Limit: 10\r\n\
+             RateLimit-Remaining: 0\r\nRateLimit-Reset: 3"
+        );
         let body = text.split_once("\r\n\r\n").unwrap().1;
         let v: serde_json::Value = serde_json::from_str(body).unwrap();
         assert_eq!(v["error"], "rate_limited");
@@ -398,7 +591,12 @@ mod tests {
             missing.starts_with("HTTP/1.1 401 Unauthorized\r\n"),
             "{missing}"
         );
-        assert!(missing.contains("\r\nWWW-Authenticate: Bearer realm=\"ringgate\"\r\n"));
+        let (head, _) = missing.split_once("\r\n\r\n").unwrap();
+        assert_eq!(
+            head,
+            "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n\
+             Content-Length: 44\r\nWWW-Authenticate: Bearer realm=\"ringgate\""
+        );
         let bad = render(ProxyError::Unauthorized("token_expired"));
         assert!(bad.contains("error=\"invalid_token\""), "{bad}");
         let scope = render(ProxyError::Forbidden("insufficient_scope"));
@@ -409,7 +607,8 @@ mod tests {
         let body = ip.split_once("\r\n\r\n").unwrap().1;
         assert_eq!(body, "{\"error\":\"ip_denied\",\"status\":403}");
         let m = render(ProxyError::MethodNotAllowed("GET, HEAD".into()));
-        assert!(m.contains("\r\nAllow: GET, HEAD\r\n"), "{m}");
+        let allow: Vec<&str> = m.lines().filter(|l| l.starts_with("Allow:")).collect();
+        assert_eq!(allow, ["Allow: GET, HEAD"], "{m}");
         for e in crate::filter::auth::AuthError::ALL {
             assert_ne!(reason_index(e.reason()), 0, "{e:?}");
         }

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::admit::{Admitted, ReqBody};
-use super::body::{self, Pauses, RelayError};
+use super::body::{self, Pauses, RelayError, Trailers};
 use super::error::ProxyError;
 use super::exchange::Scratch;
 use super::io::{write_vec, Inbound, IoFail};
@@ -124,11 +124,9 @@ fn take_buffered_body<C: ClientStream>(
             *remaining -= n as u64;
         }
         ReqBody::Chunked(dec) => {
-            let progress = dec
-                .feed(client.data(), |_| {})
+            let consumed = body::append_chunked_request(dec, client.data(), out)
                 .map_err(ProxyError::BadRequestBody)?;
-            out.extend_from_slice(&client.data()[..progress.consumed]);
-            client.consume(progress.consumed);
+            client.consume(consumed);
         }
     }
     Ok(())
@@ -238,7 +236,9 @@ async fn send_body<C: ClientStream>(
         ReqBody::None | ReqBody::Len(0) => return Ok(()),
         ReqBody::Len(n) => body::relay_len(client, &mut up.stream, *n, pauses).await,
         ReqBody::Chunked(dec) if dec.is_done() => return Ok(()),
-        ReqBody::Chunked(dec) => body::relay_chunked(client, &mut up.stream, dec, pauses).await,
+        ReqBody::Chunked(dec) => {
+            body::relay_chunked(client, &mut up.stream, dec, Trailers::Drop, pauses).await
+        }
     };
     *body = ReqBody::None;
     res.map_err(|e| match e {

@@ -1,11 +1,15 @@
 //! Building the heads the proxy sends: the upstream request head and the
 //! client response head. Unchanged header lines are copied as they arrived;
 //! hop-by-hop fields are dropped and the proxy's own framing and forwarding
-//! fields are added. Pure functions over bytes, tested without sockets.
+//! fields are added. `Content-Length` is always re-emitted as one canonical
+//! line from the parsed value (`5, 5`, `005` or two equal lines become
+//! `Content-Length: 5`), so both sides of the proxy see a single framing.
+//! Pure functions over bytes, tested without sockets.
 
 use std::net::IpAddr;
 
 use crate::config::ForwardedHeaders;
+use crate::filter::identity::same_field_name;
 use crate::http::{write_decimal, BodyFraming, RequestHead, ResponseHead, TargetForm, Version};
 
 /// The client's address as it goes into forwarding headers, formatted once
@@ -56,7 +60,8 @@ pub struct Forwarding<'a> {
     /// HTTP/1.1 request we send upstream does not).
     pub default_host: &'a [u8],
     /// Lower-case names of incoming headers to drop (identity headers, which
-    /// only the gateway may set, and consumed credentials).
+    /// only the gateway may set, and consumed credentials), also when spelled
+    /// with `_` for `-` (see `same_field_name`).
     pub strip: &'a [Box<[u8]>],
     pub strip_more: &'a [Box<[u8]>],
     /// Complete header lines (CRLF-terminated) to add: the verified identity.
@@ -72,7 +77,38 @@ fn is_url_override(name: &[u8]) -> bool {
 }
 
 fn listed(name: &[u8], names: &[Box<[u8]>]) -> bool {
-    names.iter().any(|n| name.eq_ignore_ascii_case(n))
+    names.iter().any(|n| same_field_name(name, n))
+}
+
+/// The X-Forwarded-* fields the gateway sets in `XForwarded` mode.
+const X_FORWARDED: [&[u8]; 3] = [
+    b"x-forwarded-for",
+    b"x-forwarded-proto",
+    b"x-forwarded-host",
+];
+
+/// A field that is not one the gateway sets, yet reads as one to an
+/// upstream folding `_` into `-` (`X_Forwarded_For`). Called after the
+/// exact names were handled, so a match here is an underscore spelling.
+fn forges_forwarding(name: &[u8], headers: ForwardedHeaders) -> bool {
+    matches!(headers, ForwardedHeaders::XForwarded)
+        && X_FORWARDED.iter().any(|f| same_field_name(name, f))
+}
+
+fn write_content_length(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(b"Content-Length: ");
+    write_decimal(n, out);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// The decimal number in a `Content-Length` value the codec accepted: its
+/// first list element (the others are equal to it).
+fn first_content_length(value: &[u8]) -> Option<u64> {
+    let first = value.split(|&b| b == b',').next()?.trim_ascii();
+    first.iter().try_fold(0u64, |n, &b| {
+        let d = b.checked_sub(b'0').filter(|d| *d <= 9)?;
+        n.checked_mul(10)?.checked_add(u64::from(d))
+    })
 }
 
 fn name_is(name: &[u8], lower: &str) -> bool {
@@ -101,7 +137,8 @@ pub fn write_request_head(
     let mut prior_forwarded: Vec<&[u8]> = Vec::new();
     for h in &req.headers {
         let name = h.name.get(buf);
-        if req.is_hop_by_hop(buf, h) || name_is(name, "expect") {
+        // Content-Length is written once, canonically, after the loop.
+        if req.is_hop_by_hop(buf, h) || name_is(name, "expect") || name_is(name, "content-length") {
             continue;
         }
         if fwd.strip_url_overrides && is_url_override(name) {
@@ -133,6 +170,9 @@ pub fn write_request_head(
             }
             _ => {}
         }
+        if forges_forwarding(name, fwd.headers) {
+            continue;
+        }
         // absolute-form: the target's authority replaces Host (RFC 9112 §3.2.2).
         if absolute && name_is(name, "host") {
             continue;
@@ -155,8 +195,10 @@ pub fn write_request_head(
         }
     }
     write_forwarding(out, fwd, host, prior_xff, &more_xff, &prior_forwarded);
-    if req.framing == BodyFraming::Chunked {
-        out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+    match req.framing {
+        BodyFraming::Chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
+        BodyFraming::ContentLength(n) => write_content_length(out, n),
+        BodyFraming::None | BodyFraming::UntilClose => {}
     }
     if upgrade {
         if let Some(proto) = req.upgrade {
@@ -272,12 +314,28 @@ pub fn write_response_head(
     out.push(b' ');
     out.extend_from_slice(resp.reason.get(buf));
     out.extend_from_slice(b"\r\n");
+    // The framing's length when there is a body (even if a Connection token
+    // named the field); a HEAD or 304 answer keeps the length its body
+    // would have had.
+    let mut content_length = match resp.framing {
+        BodyFraming::ContentLength(n) => Some(n),
+        _ => None,
+    };
     for h in &resp.headers {
+        if name_is(h.name.get(buf), "content-length") {
+            if content_length.is_none() && !resp.is_hop_by_hop(buf, h) {
+                content_length = first_content_length(h.value.get(buf));
+            }
+            continue;
+        }
         if resp.is_hop_by_hop(buf, h) {
             continue;
         }
         out.extend_from_slice(h.line.get(buf));
         out.extend_from_slice(b"\r\n");
+    }
+    if let Some(n) = content_length {
+        write_content_length(out, n);
     }
     if resp.status == 101 {
         if let Some(proto) = resp.header(buf, "upgrade") {
@@ -297,4 +355,132 @@ pub fn write_response_head(
         out.extend_from_slice(b"Via: 1.1 ringgate\r\n");
     }
     out.extend_from_slice(b"\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{Method, ParseStatus, RequestParser, ResponseParser};
+
+    fn request(raw: &[u8]) -> RequestHead {
+        match RequestParser::new(Default::default()).parse(raw).unwrap() {
+            ParseStatus::Complete(h) => h,
+            ParseStatus::Partial => panic!("partial"),
+        }
+    }
+
+    /// The upstream head for `raw`, with `X-User-Id` and `X-Client-Ip` as
+    /// identity headers and X-Forwarded-* on.
+    fn forwarded(raw: &str) -> String {
+        let req = request(raw.as_bytes());
+        let client = ClientIp::new("10.0.0.9".parse().unwrap());
+        let strip: Vec<Box<[u8]>> = vec![
+            b"x-user-id".to_vec().into_boxed_slice(),
+            b"x-client-ip".to_vec().into_boxed_slice(),
+        ];
+        let fwd = Forwarding {
+            client: &client,
+            proto: "http",
+            headers: ForwardedHeaders::XForwarded,
+            add_via: false,
+            default_host: b"up",
+            strip: &strip,
+            strip_more: &[],
+            inject: b"X-User-Id: u-1\r\nX-Client-Ip: 10.0.0.9\r\n",
+            strip_url_overrides: true,
+        };
+        let mut out = Vec::new();
+        write_request_head(&mut out, raw.as_bytes(), &req, b"/p", &fwd, false);
+        String::from_utf8(out).unwrap()
+    }
+
+    fn response(raw: &str, method: Method) -> String {
+        let resp = match ResponseParser::new(8192, 100)
+            .parse(raw.as_bytes(), method)
+            .unwrap()
+        {
+            ParseStatus::Complete(h) => h,
+            ParseStatus::Partial => panic!("partial"),
+        };
+        let (framing, keep) = ClientFraming::choose(resp.framing, Version::Http11, true);
+        let mut out = Vec::new();
+        write_response_head(
+            &mut out,
+            raw.as_bytes(),
+            &resp,
+            framing,
+            Version::Http11,
+            keep,
+            false,
+        );
+        String::from_utf8(out).unwrap()
+    }
+
+    const GATEWAY_FIELDS: &str = "X-Forwarded-For: 10.0.0.9\r\nX-Forwarded-Proto: http\r\n\
+                                  X-Forwarded-Host: h\r\n";
+
+    #[test]
+    fn underscore_spellings_of_protected_names_are_dropped() {
+        let raw = "GET / HTTP/1.1\r\nHost: h\r\nX_User_Id: admin\r\nX-User_Id: admin\r\n\
+                   x_user-ID: admin\r\nX-Client_Ip: 1.2.3.4\r\nX_Forwarded_For: 6.6.6.6\r\n\
+                   X-Forwarded_Proto: https\r\nx_forwarded_host: evil\r\nX_Other: kept\r\n\r\n";
+        assert_eq!(
+            forwarded(raw),
+            format!(
+                "GET /p HTTP/1.1\r\nHost: h\r\nX_Other: kept\r\n{GATEWAY_FIELDS}\
+                 X-User-Id: u-1\r\nX-Client-Ip: 10.0.0.9\r\n\r\n"
+            )
+        );
+    }
+
+    #[test]
+    fn request_content_length_goes_out_once_and_canonical() {
+        for cl in [
+            "Content-Length: 5, 5\r\n",
+            "Content-Length: 5\r\nContent-Length: 5\r\n",
+            "Content-Length: 005\r\n",
+            "content-length:5 \r\n",
+        ] {
+            let raw = format!("POST / HTTP/1.1\r\nHost: h\r\n{cl}\r\nhello");
+            assert_eq!(
+                forwarded(&raw),
+                format!(
+                    "POST /p HTTP/1.1\r\nHost: h\r\n{GATEWAY_FIELDS}Content-Length: 5\r\n\
+                     X-User-Id: u-1\r\nX-Client-Ip: 10.0.0.9\r\n\r\n"
+                ),
+                "{cl:?}"
+            );
+        }
+        // A Connection token naming Content-Length cannot strip the framing.
+        let raw = "POST / HTTP/1.1\r\nHost: h\r\nConnection: content-length\r\n\
+                   Content-Length: 2\r\n\r\nhi";
+        assert_eq!(forwarded(raw).matches("Content-Length: 2\r\n").count(), 1);
+    }
+
+    #[test]
+    fn response_content_length_goes_out_once_and_canonical() {
+        for cl in [
+            "Content-Length: 2, 2\r\n",
+            "Content-Length: 2\r\nContent-Length: 2\r\n",
+            "Content-Length: 002\r\n",
+        ] {
+            let raw = format!("HTTP/1.1 200 OK\r\n{cl}X-A: b\r\n\r\nhi");
+            assert_eq!(
+                response(&raw, Method::Get),
+                "HTTP/1.1 200 OK\r\nX-A: b\r\nContent-Length: 2\r\n\r\n",
+                "{cl:?}"
+            );
+            // HEAD: no body, but the length it would have had, once.
+            assert_eq!(
+                response(&raw, Method::Head),
+                "HTTP/1.1 200 OK\r\nX-A: b\r\nContent-Length: 2\r\n\r\n",
+                "{cl:?}"
+            );
+        }
+        let chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+        assert_eq!(
+            response(chunked, Method::Get),
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        );
+    }
 }

@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use super::admit::Admitted;
-use super::body::{self, Pauses, RelayError};
+use super::body::{self, Pauses, RelayError, Trailers};
 use super::error::ProxyError;
 use super::exchange::{reject, Next, Scratch};
 use super::forward::{recycle, Upstreamed};
@@ -158,7 +158,7 @@ async fn relay_body<C: ClientStream>(
         }
         (BodyFraming::Chunked, _) => {
             let mut dec = ChunkedDecoder::new(0, max_trailer);
-            body::relay_chunked(up, to, &mut dec, pauses).await
+            body::relay_chunked(up, to, &mut dec, Trailers::Keep, pauses).await
         }
         (BodyFraming::UntilClose, f) => {
             let rechunk = f == ClientFraming::Rechunk;

@@ -10,6 +10,8 @@ use std::time::Duration;
 pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
+    /// The head exactly as received, status line to the final CRLFCRLF.
+    pub head_raw: Vec<u8>,
     pub body: Vec<u8>,
 }
 
@@ -20,6 +22,19 @@ impl Response {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+    /// How many field lines named `name` (any case) the raw head has.
+    pub fn header_count(&self, name: &str) -> usize {
+        head_lines(&self.head_raw)
+            .filter(|l| field_name(l).is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes())))
+            .count()
+    }
+    /// The raw field lines named `name` (any case), without CRLF.
+    pub fn header_lines(&self, name: &str) -> Vec<String> {
+        head_lines(&self.head_raw)
+            .filter(|l| field_name(l).is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes())))
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect()
+    }
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
@@ -27,6 +42,19 @@ impl Response {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
+}
+
+/// The lines of a raw head after the start line (the empty line excluded).
+pub fn head_lines(head: &[u8]) -> impl Iterator<Item = &[u8]> {
+    head.split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .skip(1)
+        .filter(|l| !l.is_empty())
+}
+
+/// The name of a raw field line (before its ':').
+pub fn field_name(line: &[u8]) -> Option<&[u8]> {
+    line.iter().position(|&b| b == b':').map(|i| &line[..i])
 }
 
 pub struct Client {
@@ -92,10 +120,11 @@ impl Client {
                             )
                         })
                         .collect();
-                    self.buf.drain(..len);
+                    let head_raw: Vec<u8> = self.buf.drain(..len).collect();
                     let mut r = Response {
                         status,
                         headers,
+                        head_raw,
                         body: Vec::new(),
                     };
                     if (100..200).contains(&status) && status != 101 {

@@ -241,6 +241,7 @@ pub fn get(s: &mut (impl Read + Write), path: &str) -> Resp {
             return Resp {
                 status,
                 headers,
+                head_raw: buf[..len].to_vec(),
                 body: buf[len..len + n].to_vec(),
             };
         }

@@ -19,6 +19,8 @@ pub struct UpstreamRequest {
     pub body_len: u64,
     pub body_hash: u64,
     pub chunked: bool,
+    /// Every byte of this request as it arrived: head, body framing, trailers.
+    pub raw: Vec<u8>,
 }
 
 impl UpstreamRequest {
@@ -27,6 +29,19 @@ impl UpstreamRequest {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+    /// The raw head, start line to the final CRLFCRLF.
+    pub fn raw_head(&self) -> &[u8] {
+        let end = self
+            .raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(self.raw.len(), |i| i + 4);
+        &self.raw[..end]
+    }
+    /// The raw bytes after the head (the body as framed on the wire).
+    pub fn raw_body(&self) -> &[u8] {
+        &self.raw[self.raw_head().len()..]
     }
     pub fn header_count(&self, name: &str) -> usize {
         self.headers
@@ -139,6 +154,8 @@ struct Conn {
     stream: TcpStream,
     buf: Vec<u8>,
     raw: Arc<AtomicUsize>,
+    /// The bytes taken from `buf` for the request being read.
+    taken: Vec<u8>,
 }
 
 impl Conn {
@@ -154,11 +171,16 @@ impl Conn {
         }
     }
 
+    /// Removes the first `n` buffered bytes, keeping them in `taken`.
+    fn take(&mut self, n: usize) {
+        self.taken.extend(self.buf.drain(..n));
+    }
+
     fn read_line(&mut self) -> Option<String> {
         loop {
             if let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") {
                 let line = String::from_utf8_lossy(&self.buf[..i]).into_owned();
-                self.buf.drain(..i + 2);
+                self.take(i + 2);
                 return Some(line);
             }
             if !self.fill() {
@@ -178,7 +200,7 @@ impl Conn {
                 req.body.extend_from_slice(&self.buf[..k]);
             }
             req.body_len += k as u64;
-            self.buf.drain(..k);
+            self.take(k);
             n -= k as u64;
         }
         Some(())
@@ -217,7 +239,8 @@ impl Conn {
                 Err(_) => return None,
             }
         };
-        self.buf.drain(..len);
+        self.taken.clear();
+        self.take(len);
         if req
             .header("transfer-encoding")
             .is_some_and(|v| v.contains("chunked"))
@@ -239,6 +262,7 @@ impl Conn {
             let n = cl.parse().ok()?;
             self.take_body(&mut req, n)?;
         }
+        req.raw = std::mem::take(&mut self.taken);
         Some(req)
     }
 }
@@ -254,6 +278,7 @@ fn serve(
         stream,
         buf: Vec::new(),
         raw,
+        taken: Vec::new(),
     };
     while let Some(req) = conn.read_request() {
         requests.lock().unwrap().push(req.clone());

@@ -137,8 +137,15 @@ pub fn verify(
     token: &[u8],
     now: u64,
 ) -> Result<Verified, AuthError> {
-    // `decode_header` refuses an unknown `alg` (including "none").
+    // `decode_header` refuses an unknown `alg` (including "none") and a
+    // `crit` that is not an array of strings.
     let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::InvalidToken)?;
+    // RFC 7515 §4.1.11: the extensions `crit` names must be understood or
+    // the token refused. We understand none, so any `crit` (an empty list
+    // too, which the RFC forbids) is refused.
+    if header.crit.is_some() {
+        return Err(AuthError::CriticalExtension);
+    }
     let mut candidates = keys.iter().filter(|k| match &header.kid {
         Some(kid) => k.kid.as_deref() == Some(kid.as_str()),
         None => k.kid.is_none() || keys.len() == 1,
@@ -366,6 +373,45 @@ mod tests {
         assert!(parse_algorithm("none").is_err());
         assert!(parse_algorithm("HS257").is_err());
         assert_eq!(parse_algorithm("EdDSA"), Ok(Algorithm::EdDSA));
+    }
+
+    #[test]
+    fn a_crit_header_is_refused() {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let key = || vec![JwtKey::hmac(None, Algorithm::HS256, SECRET).unwrap()];
+        let enc = EncodingKey::from_secret(SECRET);
+        for crit in [vec!["exp-ext".to_string()], vec!["b64".to_string()], vec![]] {
+            let mut h = Header::new(Algorithm::HS256);
+            h.crit = Some(crit.clone());
+            let t = encode(&h, &claims(), &enc).unwrap();
+            assert_eq!(
+                verify(&key(), &rules(), t.as_bytes(), NOW).err(),
+                Some(AuthError::CriticalExtension),
+                "{crit:?}"
+            );
+        }
+        // The same token without crit passes: the refusal is about crit alone.
+        let plain = sign(Algorithm::HS256, &enc, &claims());
+        assert!(verify(&key(), &rules(), plain.as_bytes(), NOW).is_ok());
+        // Not a list of names: a malformed header, refused as such.
+        let signature = plain.rsplit('.').next().unwrap();
+        for header in [
+            r#"{"alg":"HS256","crit":"exp-ext"}"#,
+            r#"{"alg":"HS256","crit":{"x":1}}"#,
+            r#"{"alg":"HS256","crit":[1]}"#,
+        ] {
+            let t = format!(
+                "{}.{}.{signature}",
+                b64.encode(header),
+                b64.encode(claims().to_string())
+            );
+            assert_eq!(
+                verify(&key(), &rules(), t.as_bytes(), NOW).err(),
+                Some(AuthError::InvalidToken),
+                "{header}"
+            );
+        }
     }
 
     #[test]

@@ -4,6 +4,12 @@
 //! A policy may accept both. A request presenting a token is judged by the
 //! token alone (a bad token is a 401 even if an API key is also sent);
 //! otherwise its API key is; with neither, it has no credentials.
+//!
+//! The credential being checked must appear once: a second copy (another
+//! header line, also one whose name differs only by `_` for `-`, another
+//! cookie or query parameter of that name, or an API key both in the header
+//! and the query) is refused with `duplicate_credentials` rather than
+//! resolved by picking one, since the upstream may pick the other.
 
 pub mod apikey;
 pub mod cache;
@@ -16,7 +22,7 @@ use serde_json::{Map, Value};
 
 use self::cache::TokenCache;
 use self::jwt::{ClaimRules, JwtKey};
-use super::identity::{Identity, IdentityHeaders};
+use super::identity::{same_field_name, Identity, IdentityHeaders};
 use crate::http::RequestHead;
 
 /// Why a request did not authenticate; each is a stable reason label.
@@ -35,10 +41,17 @@ pub enum AuthError {
     InvalidIssuer,
     InvalidAudience,
     InvalidApiKey,
+    /// The token's header has `crit` (RFC 7515 §4.1.11): it names
+    /// extensions that must be understood, and we understand none.
+    CriticalExtension,
+    /// The credential the policy checks appears more than once (two
+    /// `Authorization` lines, two API-key headers or query parameters, two
+    /// cookies of that name): answered 400, never resolved by picking one.
+    DuplicateCredentials,
 }
 
 impl AuthError {
-    pub const ALL: [AuthError; 9] = [
+    pub const ALL: [AuthError; 11] = [
         AuthError::Missing,
         AuthError::InvalidToken,
         AuthError::AlgorithmMismatch,
@@ -48,6 +61,8 @@ impl AuthError {
         AuthError::InvalidIssuer,
         AuthError::InvalidAudience,
         AuthError::InvalidApiKey,
+        AuthError::CriticalExtension,
+        AuthError::DuplicateCredentials,
     ];
 
     pub fn reason(self) -> &'static str {
@@ -61,6 +76,8 @@ impl AuthError {
             AuthError::InvalidIssuer => "token_invalid_issuer",
             AuthError::InvalidAudience => "token_invalid_audience",
             AuthError::InvalidApiKey => "invalid_api_key",
+            AuthError::CriticalExtension => "token_critical_extension",
+            AuthError::DuplicateCredentials => "duplicate_credentials",
         }
     }
 }
@@ -77,18 +94,25 @@ pub enum Source {
 }
 
 impl Source {
-    /// The credential, or `None` when it is absent or empty.
-    pub fn extract<'a>(&self, head: &RequestHead, buf: &'a [u8]) -> Option<&'a [u8]> {
+    /// The credential, or `None` when it is absent or empty; an error when
+    /// it is there more than once.
+    pub fn extract<'a>(
+        &self,
+        head: &RequestHead,
+        buf: &'a [u8],
+    ) -> Result<Option<&'a [u8]>, AuthError> {
         let v = match self {
-            Source::Bearer => strip_bearer(head.header(buf, "authorization")?)?,
+            Source::Bearer => only_header(head, buf, "authorization")?.and_then(strip_bearer),
             Source::Header(name) => {
-                let v = head.header(buf, name)?;
-                strip_bearer(v).unwrap_or(v)
+                only_header(head, buf, name)?.map(|v| strip_bearer(v).unwrap_or(v))
             }
-            Source::Cookie(name) => find_cookie(head, buf, name)?,
-            Source::Query(name) => find_param(head.query?.get(buf), name)?,
+            Source::Cookie(name) => only_cookie(head, buf, name)?,
+            Source::Query(name) => match head.query {
+                Some(q) => only_param(q.get(buf), name)?,
+                None => None,
+            },
         };
-        (!v.is_empty()).then_some(v)
+        Ok(v.filter(|v| !v.is_empty()))
     }
 
     /// The header this source reads, if it reads one (lower-case).
@@ -111,24 +135,60 @@ fn strip_bearer(v: &[u8]) -> Option<&[u8]> {
     rest.get(start..)
 }
 
-fn find_cookie<'a>(head: &RequestHead, buf: &'a [u8], name: &str) -> Option<&'a [u8]> {
-    head.headers
+/// The one item of `items`, `None` for none, an error for two or more.
+fn at_most_one<T>(mut items: impl Iterator<Item = T>) -> Result<Option<T>, AuthError> {
+    let first = items.next();
+    match items.next() {
+        Some(_) => Err(AuthError::DuplicateCredentials),
+        None => Ok(first),
+    }
+}
+
+/// The value of the field `name_lower`. Any other line whose name is the
+/// same with `_` read as `-` counts as a second copy: upstreams that fold
+/// underscores (CGI and the frameworks built on it) would see it as one.
+fn only_header<'a>(
+    head: &RequestHead,
+    buf: &'a [u8],
+    name_lower: &str,
+) -> Result<Option<&'a [u8]>, AuthError> {
+    let copies = head
+        .headers
+        .iter()
+        .filter(|h| same_field_name(h.name.get(buf), name_lower.as_bytes()));
+    match at_most_one(copies)? {
+        // Only the exact name is a credential; a lone `X_API_Key` is not one.
+        Some(h) if h.name.get(buf).eq_ignore_ascii_case(name_lower.as_bytes()) => {
+            Ok(Some(h.value.get(buf)))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn only_cookie<'a>(
+    head: &RequestHead,
+    buf: &'a [u8],
+    name: &str,
+) -> Result<Option<&'a [u8]>, AuthError> {
+    let values = head
+        .headers
         .iter()
         .filter(|h| h.name.get(buf).eq_ignore_ascii_case(b"cookie"))
         .flat_map(|h| h.value.get(buf).split(|&b| b == b';'))
-        .find_map(|pair| {
-            let pair = pair.trim_ascii();
-            let (k, v) = split_once(pair, b'=')?;
+        .filter_map(|pair| {
+            let (k, v) = split_once(pair.trim_ascii(), b'=')?;
             (k == name.as_bytes()).then_some(v)
-        })
+        });
+    at_most_one(values)
 }
 
 /// `name=value` in a query string (raw, not percent-decoded).
-fn find_param<'a>(query: &'a [u8], name: &str) -> Option<&'a [u8]> {
-    query.split(|&b| b == b'&').find_map(|pair| {
+fn only_param<'a>(query: &'a [u8], name: &str) -> Result<Option<&'a [u8]>, AuthError> {
+    let values = query.split(|&b| b == b'&').filter_map(|pair| {
         let (k, v) = split_once(pair, b'=')?;
         (k == name.as_bytes()).then_some(v)
-    })
+    });
+    at_most_one(values)
 }
 
 fn split_once(s: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {
@@ -151,11 +211,23 @@ pub struct ApiKeyPolicy {
 }
 
 impl ApiKeyPolicy {
-    fn extract<'a>(&self, head: &RequestHead, buf: &'a [u8]) -> Option<&'a [u8]> {
-        let v = head
-            .header(buf, &self.header)
-            .or_else(|| find_param(head.query?.get(buf), self.query.as_deref()?))?;
-        (!v.is_empty()).then_some(v)
+    /// The key from the header or the query parameter; both at once is a
+    /// duplicate like two header lines.
+    fn extract<'a>(
+        &self,
+        head: &RequestHead,
+        buf: &'a [u8],
+    ) -> Result<Option<&'a [u8]>, AuthError> {
+        let in_header = only_header(head, buf, &self.header)?;
+        let in_query = match (head.query, self.query.as_deref()) {
+            (Some(q), Some(name)) => only_param(q.get(buf), name)?,
+            _ => None,
+        };
+        let v = match (in_header, in_query) {
+            (Some(_), Some(_)) => return Err(AuthError::DuplicateCredentials),
+            (h, q) => h.or(q),
+        };
+        Ok(v.filter(|v| !v.is_empty()))
     }
 }
 
@@ -202,12 +274,12 @@ impl AuthPolicy {
         cx: &AuthCtx<'s>,
     ) -> Result<Who<'s>, AuthError> {
         if let Some(jwt) = &self.jwt {
-            if let Some(token) = jwt.source.extract(head, buf) {
+            if let Some(token) = jwt.source.extract(head, buf)? {
                 return verify_token(jwt, index, token, cx).map(Who::Token);
             }
         }
         if let Some(ak) = &self.api_key {
-            if let Some(key) = ak.extract(head, buf) {
+            if let Some(key) = ak.extract(head, buf)? {
                 let consumer = cx.keys.lookup(key).ok_or(AuthError::InvalidApiKey)?;
                 let id = cx.consumers.get(consumer).ok_or(AuthError::InvalidApiKey)?;
                 return Ok(Who::Consumer(id));
@@ -304,6 +376,7 @@ mod tests {
     fn get(src: &Source, raw: &str) -> Option<String> {
         let head = parse(raw.as_bytes());
         src.extract(&head, raw.as_bytes())
+            .unwrap()
             .map(|v| String::from_utf8(v.to_vec()).unwrap())
     }
 
@@ -342,6 +415,69 @@ mod tests {
                 "GET / HTTP/1.1\r\nHost: h\r\n\r\n"
             ),
             None
+        );
+    }
+
+    #[test]
+    fn a_second_copy_of_the_credential_is_refused() {
+        fn dup<'a>(src: &Source, raw: &'a str) -> Result<Option<&'a [u8]>, AuthError> {
+            let head = parse(raw.as_bytes());
+            src.extract(&head, raw.as_bytes())
+        }
+        let two_bearer = "GET / HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer A\r\n\
+                          Authorization: Bearer B\r\n\r\n";
+        assert_eq!(
+            dup(&Source::Bearer, two_bearer),
+            Err(AuthError::DuplicateCredentials)
+        );
+        // A Basic line next to the Bearer one is still a second Authorization.
+        let mixed = "GET / HTTP/1.1\r\nHost: h\r\nAuthorization: Basic dQ==\r\n\
+                     Authorization: Bearer B\r\n\r\n";
+        assert_eq!(
+            dup(&Source::Bearer, mixed),
+            Err(AuthError::DuplicateCredentials)
+        );
+        let x = Source::Header("x-token".into());
+        for second in ["X-Token: T2", "x_token: T2", "X_TOKEN: T2"] {
+            let raw = format!("GET / HTTP/1.1\r\nHost: h\r\nX-Token: T1\r\n{second}\r\n\r\n");
+            assert_eq!(
+                dup(&x, &raw),
+                Err(AuthError::DuplicateCredentials),
+                "{second}"
+            );
+        }
+        // Alone, an underscore spelling is not the credential.
+        let lone = "GET / HTTP/1.1\r\nHost: h\r\nX_Token: T1\r\n\r\n";
+        assert_eq!(dup(&x, lone), Ok(None));
+        let cookies = "GET / HTTP/1.1\r\nHost: h\r\nCookie: s=1; a=b\r\nCookie: s=2\r\n\r\n";
+        assert_eq!(
+            dup(&Source::Cookie("s".into()), cookies),
+            Err(AuthError::DuplicateCredentials)
+        );
+        assert_eq!(
+            dup(&Source::Cookie("a".into()), cookies).unwrap(),
+            Some(&b"b"[..])
+        );
+        let query = "GET /?t=1&t=2 HTTP/1.1\r\nHost: h\r\n\r\n";
+        assert_eq!(
+            dup(&Source::Query("t".into()), query),
+            Err(AuthError::DuplicateCredentials)
+        );
+        let ak = ApiKeyPolicy {
+            header: "x-api-key".into(),
+            query: Some("api_key".into()),
+        };
+        let both = "GET /?api_key=k1 HTTP/1.1\r\nHost: h\r\nX-API-Key: k2\r\n\r\n";
+        let head = parse(both.as_bytes());
+        assert_eq!(
+            ak.extract(&head, both.as_bytes()),
+            Err(AuthError::DuplicateCredentials)
+        );
+        let two = "GET / HTTP/1.1\r\nHost: h\r\nX-API-Key: k1\r\nX-Api-Key: k1\r\n\r\n";
+        let head = parse(two.as_bytes());
+        assert_eq!(
+            ak.extract(&head, two.as_bytes()),
+            Err(AuthError::DuplicateCredentials)
         );
     }
 

@@ -90,6 +90,7 @@ fn stops_at_end_of_body() {
         p,
         ChunkProgress {
             consumed: body.len(),
+            body_end: body.len() - b"T: 1\r\n\r\n".len(),
             done: true
         }
     );
@@ -99,6 +100,7 @@ fn stops_at_end_of_body() {
         d.feed(b"xyz", |_| panic!()).unwrap(),
         ChunkProgress {
             consumed: 0,
+            body_end: 0,
             done: true
         }
     );
@@ -174,6 +176,7 @@ fn body_and_trailer_limits() {
         d.feed(huge, |_| {}).unwrap(),
         ChunkProgress {
             consumed: huge.len(),
+            body_end: huge.len(),
             done: false
         }
     );
@@ -218,4 +221,28 @@ fn encoder_round_trip() {
     let (data, consumed) = decode(&out).unwrap();
     assert_eq!(data.len(), 305);
     assert_eq!(consumed, out.len());
+}
+
+/// `body_end` marks where the trailer section starts under every split of
+/// the input, so a relay can drop the trailers wherever reads end.
+#[test]
+fn body_end_stops_before_the_trailer_section_at_every_split() {
+    let body = b"3;x=1\r\nabc\r\n0;e\r\nX-User-Id: admin\r\nB: 2\r\n\r\n";
+    let trailer_at = body.len() - b"X-User-Id: admin\r\nB: 2\r\n\r\n".len();
+    for split in 0..=body.len() {
+        let mut d = ChunkedDecoder::new(0, 1024);
+        let mut kept = Vec::new();
+        for part in [&body[..split], &body[split..]] {
+            let p = d.feed(part, |_| {}).unwrap();
+            assert_eq!(p.consumed, part.len());
+            kept.extend_from_slice(&part[..p.body_end]);
+        }
+        assert!(d.is_done() && d.has_trailer_fields(), "split {split}");
+        assert_eq!(kept, &body[..trailer_at], "split {split}");
+    }
+    let mut d = ChunkedDecoder::new(0, 1024);
+    let bare = b"1\r\nz\r\n0\r\n\r\n";
+    let p = d.feed(bare, |_| {}).unwrap();
+    assert_eq!((p.body_end, p.consumed), (bare.len() - 2, bare.len()));
+    assert!(!d.has_trailer_fields());
 }

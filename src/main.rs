@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use ringgate::config::{load_snapshot, Snapshot};
+use ringgate::snapshot::{self, Snapshot};
 
 #[derive(Parser)]
 #[command(
@@ -37,7 +37,7 @@ enum Command {
 }
 
 fn load(path: &std::path::Path) -> Result<Snapshot, ExitCode> {
-    match load_snapshot(path, 1) {
+    match snapshot::load(path, 1) {
         Ok(snap) => Ok(snap),
         Err(errors) => {
             eprintln!("{}: {} problem(s):", path.display(), errors.0.len());

@@ -11,7 +11,6 @@ use super::head::{self, ClientFraming, Downstream, Forwarding};
 use super::io::{write_vec, Inbound, IoFail};
 use super::upstream::{acquire, Acquired};
 use super::ClientStream;
-use crate::config::Snapshot;
 use crate::filter::acl::IpRules;
 use crate::filter::{Admission, Denial, RouteRules};
 use crate::http::{
@@ -21,6 +20,7 @@ use crate::http::{
 use crate::ratelimit::{LimitSubject, Outcome, Pending, RateHeaders};
 use crate::route;
 use crate::runtime::CoreCtx;
+use crate::snapshot::Snapshot;
 use crate::upstream::UpstreamStream;
 
 /// Per-connection buffers reused across its requests.

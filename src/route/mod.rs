@@ -69,7 +69,7 @@ use host::{normalize_request_host, wildcard_suffixes, HostPattern, HOST_BUF_BYTE
 use path::{Captures, PathIndex};
 use rule::Route;
 
-use crate::config::RouteConfig;
+use crate::config::{ConfigError, RouteConfig};
 
 /// The compiled route table. Immutable after [`Router::build`]; `Send +
 /// Sync`, shared by all cores.
@@ -104,6 +104,13 @@ impl fmt::Display for RouteError {
 }
 
 impl std::error::Error for RouteError {}
+
+/// As `ringgate check` reports it: `route[2].path_template`.
+impl From<RouteError> for ConfigError {
+    fn from(e: RouteError) -> Self {
+        ConfigError::new(format!("route[{}].{}", e.route_index, e.key), e.message)
+    }
+}
 
 /// The result of [`Router::lookup`].
 #[derive(Debug, Clone, PartialEq, Eq)]

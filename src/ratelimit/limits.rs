@@ -33,6 +33,7 @@ pub struct RateLimits {
 }
 
 impl RateLimits {
+    /// Checks and builds every limit of `cfg`, reporting all problems.
     pub fn build(cfg: &Config) -> Result<RateLimits, Vec<ConfigError>> {
         let mut errors = Vec::new();
         let mut specs = Vec::with_capacity(cfg.rate_limits.len() + cfg.consumers.len());
@@ -44,6 +45,7 @@ impl RateLimits {
         for c in &cfg.consumers {
             if let Some(l) = &c.rate_limit {
                 consumer_limits.insert(c.name.clone(), specs.len());
+                // `consumer_limit` spells the same key as config text.
                 specs.push(limit_spec(
                     &consumer_limit(&c.name, l),
                     vec![KeyPart::Consumer],

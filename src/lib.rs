@@ -1,7 +1,10 @@
 //! ringgate: a thread-per-core io_uring API gateway.
 //!
 //! See `docs/ARCHITECTURE.md` for the architecture. Module map:
-//! - [`config`]: TOML schema, validation, the immutable `Snapshot` the cores read.
+//! - [`config`]: TOML schema, loading with key paths and lines, the checks
+//!   that need no feature (a leaf: it uses no other module).
+//! - [`snapshot`]: builds the immutable `Snapshot` the cores read by running
+//!   every feature's `build` (building is validating).
 //! - [`runtime`]: pinned worker threads, monoio runtimes, listeners, signals, drain.
 //! - [`http`]: the hand-written, strict HTTP/1.1 codec (pure, no I/O).
 //! - [`proxy`]: the per-connection state machine.
@@ -22,6 +25,7 @@ pub mod proxy;
 pub mod ratelimit;
 pub mod route;
 pub mod runtime;
+pub mod snapshot;
 pub mod stats;
 pub mod tls;
 pub mod upstream;

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use ringgate::config::{load_snapshot, Snapshot};
 use ringgate::runtime::RunOptions;
+use ringgate::snapshot::{self, Snapshot};
 
 #[derive(Parser)]
 #[command(
@@ -44,7 +44,7 @@ enum Command {
 }
 
 fn load(path: &std::path::Path) -> Result<Snapshot, ExitCode> {
-    match load_snapshot(path, 1) {
+    match snapshot::load(path, 1) {
         Ok(snap) => Ok(snap),
         Err(errors) => {
             eprintln!("{}: {} problem(s):", path.display(), errors.0.len());

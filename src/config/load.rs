@@ -3,8 +3,9 @@
 //! serde stops at the first error, so the text is parsed into a plain
 //! `toml::Table` first and each section (`[server]`, each `[[route]]`, ...)
 //! is deserialized on its own: one bad route can't hide a bad listener.
-//! Then `validate` runs on what did deserialize, with stand-ins for the
-//! entries that didn't (see `Loader::list`).
+//! Then a build step runs on what did deserialize, with stand-ins for the
+//! entries that didn't (see `Loader::list` and `Draft::finish`): `validate`
+//! for the config alone, or the whole snapshot build one layer up.
 
 use std::path::Path;
 
@@ -14,7 +15,6 @@ use toml::{Table, Value};
 use super::error::{ConfigError, ConfigErrors};
 use super::keypath::{self, Seg};
 use super::schema::Config;
-use super::snapshot::Snapshot;
 use super::spans::{self, SpanTree};
 use super::validate::validate;
 
@@ -42,64 +42,93 @@ const SECTIONS: [&str; 12] = [
     "consumer",
 ];
 
-/// Reads and loads a config file; a read error names the file. Relative
-/// paths inside it (certificates, keys) are relative to its directory.
+/// Reads, loads and validates a config file (the config alone: nothing a
+/// feature builds is checked); a read error names the file. Relative paths
+/// inside it (certificates, keys) are relative to its directory.
 pub fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
-    let text = read(path)?;
-    let mut config = parse_str(&text)?;
-    config.base_dir = base_dir(path);
-    Ok(config)
+    Draft::read(path)?.finish(validated)
 }
 
-/// Loads a config file and builds its snapshot (resolving endpoints, loading
-/// certificates): what `check`, `run` and a reload do. Problems found while
-/// building get their line too.
-pub fn load_snapshot(path: &Path, generation: u64) -> Result<Snapshot, ConfigErrors> {
-    let text = read(path)?;
-    let mut config = parse_str(&text)?;
-    config.base_dir = base_dir(path);
-    Snapshot::build(config, generation).map_err(|ConfigErrors(mut errors)| {
+/// Parses and validates a config (the config alone); on failure, every
+/// problem found, in file order.
+pub fn parse_str(text: &str) -> Result<Config, ConfigErrors> {
+    Draft::parse(text)?.finish(validated)
+}
+
+/// The config itself checked, as the build step of `load_file`/`parse_str`.
+fn validated(config: Config) -> Result<Config, Vec<ConfigError>> {
+    let errors = validate(&config);
+    if errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(errors)
+    }
+}
+
+/// A deserialized config that may still hold errors: broken entries are
+/// replaced by stand-ins, so whatever builds on it (validation, the
+/// features) can report its own problems too, and all are listed at once.
+pub struct Draft {
+    text: String,
+    config: Config,
+    errors: Vec<ConfigError>,
+    stubs: Stubs,
+}
+
+impl Draft {
+    /// Reads a config file; relative paths inside it are relative to its
+    /// directory. Fails only when the file can't be read or isn't TOML.
+    pub fn read(path: &Path) -> Result<Draft, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors::from(ConfigError::new(
+                "",
+                format!("cannot read config file {}: {e}", path.display()),
+            ))
+        })?;
+        let mut draft = Draft::parse(&text)?;
+        draft.config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(draft)
+    }
+
+    /// Deserializes `text`; fails only when it isn't TOML.
+    pub fn parse(text: &str) -> Result<Draft, ConfigErrors> {
+        let table = text.parse::<Table>().map_err(|e| syntax_error(text, &e))?;
+        let mut loader = Loader::default();
+        let config = loader.load(table);
+        Ok(Draft {
+            text: text.to_string(),
+            config,
+            errors: loader.errors,
+            stubs: loader.stubs,
+        })
+    }
+
+    /// Runs `build` on the config, even one with errors, so its problems are
+    /// reported along with the loader's (except those about stand-ins'
+    /// made-up values). On failure, every problem, in file order.
+    pub fn finish<T>(
+        self,
+        build: impl FnOnce(Config) -> Result<T, Vec<ConfigError>>,
+    ) -> Result<T, ConfigErrors> {
+        let Draft {
+            text,
+            config,
+            mut errors,
+            stubs,
+        } = self;
+        match build(config) {
+            Ok(built) if errors.is_empty() => return Ok(built),
+            Ok(_) => {}
+            Err(derived) => errors.extend(derived.into_iter().filter(|e| !stubs.hides(&e.path))),
+        }
         let spans = SpanTree::parse(&text);
         for e in &mut errors {
             e.line = e.line.or_else(|| spans.line_of(&e.path));
         }
+        // Stable: errors without a line (file-level) first, then in file order.
         errors.sort_by_key(|e| e.line);
-        ConfigErrors(errors)
-    })
-}
-
-fn read(path: &Path) -> Result<String, ConfigErrors> {
-    std::fs::read_to_string(path).map_err(|e| {
-        ConfigError::new(
-            "",
-            format!("cannot read config file {}: {e}", path.display()),
-        )
-        .into()
-    })
-}
-
-fn base_dir(path: &Path) -> std::path::PathBuf {
-    path.parent().map(Path::to_path_buf).unwrap_or_default()
-}
-
-/// Parses and validates a config; on failure, every problem found, in file order.
-pub fn parse_str(text: &str) -> Result<Config, ConfigErrors> {
-    let table = text.parse::<Table>().map_err(|e| syntax_error(text, &e))?;
-    let mut loader = Loader::default();
-    let config = loader.load(table);
-    let mut errors = loader.errors;
-    let derived = validate(&config);
-    errors.extend(derived.into_iter().filter(|e| !loader.stubs.hides(&e.path)));
-    if errors.is_empty() {
-        return Ok(config);
+        Err(ConfigErrors(errors))
     }
-    let spans = SpanTree::parse(text);
-    for e in &mut errors {
-        e.line = e.line.or_else(|| spans.line_of(&e.path));
-    }
-    // Stable: errors without a line (file-level) first, then in file order.
-    errors.sort_by_key(|e| e.line);
-    Err(ConfigErrors(errors))
 }
 
 fn syntax_error(text: &str, e: &toml::de::Error) -> ConfigErrors {

@@ -160,6 +160,28 @@ impl fmt::Display for ByteSize {
     }
 }
 
+/// `16KiB`, `1MiB`, or `1000B` when no binary unit divides it.
+pub fn fmt_size(size: ByteSize) -> String {
+    let n = size.0;
+    for (unit, mult) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
+        if n != 0 && n.is_multiple_of(mult) {
+            return format!("{}{unit}", n / mult);
+        }
+    }
+    format!("{n}B")
+}
+
+/// `2h`, `90s`, `250ms`: the largest unit that divides it exactly.
+pub fn fmt_duration(d: Duration) -> String {
+    let ms = d.get().as_millis();
+    for (unit, mult) in [("h", 3_600_000u128), ("m", 60_000), ("s", 1000)] {
+        if ms != 0 && ms.is_multiple_of(mult) {
+            return format!("{}{unit}", ms / mult);
+        }
+    }
+    format!("{ms}ms")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

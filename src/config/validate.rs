@@ -1,15 +1,14 @@
-//! Semantic checks on a deserialized config: the things serde can't express
-//! (ranges, cross-references, uniqueness). Each error names its key path.
+//! Semantic checks on a deserialized config that need no feature's
+//! knowledge: ranges, cross-references, uniqueness. Each error names its key
+//! path.
 //!
-//! Route match syntax (paths, templates, hosts, methods, headers, rewrite)
-//! is checked by the router, which owns it; this module only checks that a
-//! route names an existing cluster.
+//! What a feature builds it checks itself, in its `build` (run by
+//! `crate::snapshot`): route match syntax (the router), rate limits and
+//! `[redis]`, TLS settings, policies and consumers (the filters).
 
 mod lists;
-mod ratelimit;
 #[cfg(test)]
 mod tests;
-mod tls;
 
 use std::time::Duration as StdDuration;
 
@@ -17,7 +16,7 @@ use super::error::ConfigError;
 use super::schema::{
     AdminConfig, Config, LimitsConfig, ListenerConfig, ServerConfig, TimeoutsConfig, Workers,
 };
-use super::units::{ByteSize, Duration};
+use super::units::{fmt_duration, fmt_size, ByteSize};
 
 pub(crate) const MAX_WORKERS: usize = 1024;
 pub(crate) const MAX_CPU: usize = 1024;
@@ -40,13 +39,6 @@ pub fn validate(cfg: &Config) -> Vec<ConfigError> {
     lists::check_listeners(&cfg.listeners, &mut out);
     lists::check_clusters(&cfg.clusters, &mut out);
     lists::check_routes(&cfg.routes, &cfg.clusters, &mut out);
-    ratelimit::check(cfg, &mut out);
-    // Policies, consumers, CIDR lists, identity headers and per-route
-    // limits: the filter builder owns them (it also reads key files and
-    // secrets, so a bad key is found at load, not at the first request).
-    if let Err(errors) = crate::filter::Filters::build(cfg) {
-        out.extend(errors);
-    }
     out
 }
 
@@ -231,26 +223,4 @@ fn check_timeouts(t: &TimeoutsConfig, out: &mut Vec<ConfigError>) {
             err(out, format!("timeouts.{key}"), "must be greater than 0");
         }
     }
-}
-
-/// `16KiB`, `1MiB`, or `1000B` when no binary unit divides it.
-pub(crate) fn fmt_size(size: ByteSize) -> String {
-    let n = size.0;
-    for (unit, mult) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
-        if n != 0 && n.is_multiple_of(mult) {
-            return format!("{}{unit}", n / mult);
-        }
-    }
-    format!("{n}B")
-}
-
-/// `2h`, `90s`, `250ms`: the largest unit that divides it exactly.
-pub(crate) fn fmt_duration(d: Duration) -> String {
-    let ms = d.get().as_millis();
-    for (unit, mult) in [("h", 3_600_000u128), ("m", 60_000), ("s", 1000)] {
-        if ms != 0 && ms.is_multiple_of(mult) {
-            return format!("{}{unit}", ms / mult);
-        }
-    }
-    format!("{ms}ms")
 }

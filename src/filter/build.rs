@@ -506,7 +506,8 @@ fn load_key(_path: &str, k: &JwtKeyConfig) -> Result<Vec<JwtKey>, (&'static str,
 
 #[cfg(test)]
 mod tests {
-    use crate::config::parse_str;
+    use crate::config::{validate, Draft};
+    use crate::filter::Filters;
 
     const BASE: &str = "[[listener]]\nname = \"l\"\naddress = \"127.0.0.1:0\"\n\n\
                         [[cluster]]\nname = \"c\"\nendpoints = [\"127.0.0.1:9\"]\n\n";
@@ -515,8 +516,24 @@ mod tests {
         "/tests/fixtures/jwt/rsa.pub.pem"
     );
 
+    /// The config checked as `ringgate check` would, minus the other
+    /// features: its own checks and the filters' build.
+    fn parse(text: &str) -> Result<(), crate::config::ConfigErrors> {
+        Draft::parse(text)?.finish(|cfg| {
+            let mut errors = validate(&cfg);
+            if let Err(e) = Filters::build(&cfg) {
+                errors.extend(e);
+            }
+            if errors.is_empty() {
+                Ok(())
+            } else {
+                Err(errors)
+            }
+        })
+    }
+
     fn errors(extra: &str) -> Vec<String> {
-        match parse_str(&format!("{BASE}{extra}")) {
+        match parse(&format!("{BASE}{extra}")) {
             Ok(_) => Vec::new(),
             Err(e) => {
                 e.0.iter()

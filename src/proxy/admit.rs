@@ -10,7 +10,6 @@ use super::exchange::Scratch;
 use super::head::{self, Downstream, Forwarding};
 use super::io::Inbound;
 use super::ClientStream;
-use crate::config::Snapshot;
 use crate::filter::limit::{self, RateRequest};
 use crate::filter::{Admission, RouteRules};
 use crate::http::{
@@ -20,6 +19,7 @@ use crate::http::{
 use crate::ratelimit::{Outcome, Pending, RateHeaders};
 use crate::route::{self, RouteMatch};
 use crate::runtime::CoreCtx;
+use crate::snapshot::Snapshot;
 
 /// The request body still to come from the client after its head.
 pub(super) enum ReqBody {

@@ -12,9 +12,9 @@ use super::head::Downstream;
 use super::io::{write_vec, Inbound};
 use super::relay;
 use super::ClientStream;
-use crate::config::Snapshot;
 use crate::http::{BodyFraming, RequestHead, ResponseHead};
 use crate::runtime::CoreCtx;
+use crate::snapshot::Snapshot;
 use crate::upstream::UpstreamStream;
 
 /// Per-connection buffers reused across its requests.

@@ -14,9 +14,9 @@ use super::exchange::Scratch;
 use super::io::{write_vec, Inbound, IoFail};
 use super::upstream::{acquire, Acquired};
 use super::ClientStream;
-use crate::config::Snapshot;
 use crate::http::{ParseStatus, ResponseHead, ResponseParser, Version};
 use crate::runtime::CoreCtx;
+use crate::snapshot::Snapshot;
 use crate::upstream::UpstreamStream;
 
 /// Attempts per request, the first included.

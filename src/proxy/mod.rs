@@ -28,12 +28,12 @@ use monoio::io::{AsyncReadRent, AsyncWriteRent, Split};
 use self::error::ProxyError;
 use self::exchange::{Next, Scratch};
 use self::io::{Inbound, IoFail};
-use crate::config::Snapshot;
 use crate::http::{
     Limits, ParseError, ParseErrorKind, ParseStatus, RequestHead, RequestParser, ResponseHead,
 };
 use crate::runtime::conns::ConnSlot;
 use crate::runtime::{CoreCtx, ListenerInfo};
+use crate::snapshot::Snapshot;
 
 /// What a client connection can be: plain TCP, or TLS over it. `Split` so
 /// an upgraded connection can be read and written at once.

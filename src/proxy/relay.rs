@@ -14,9 +14,9 @@ use super::forward::{recycle, Upstreamed};
 use super::head::{self, ClientFraming};
 use super::io::{write_vec, Inbound};
 use super::ClientStream;
-use crate::config::Snapshot;
 use crate::http::{BodyFraming, ChunkedDecoder, ResponseHead};
 use crate::runtime::CoreCtx;
+use crate::snapshot::Snapshot;
 use crate::upstream::UpstreamStream;
 
 pub(super) async fn relay<C: ClientStream>(

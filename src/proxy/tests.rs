@@ -14,10 +14,11 @@ use arc_swap::ArcSwap;
 
 use super::scripted::Scripted;
 use super::serve;
-use crate::config::{parse_str, Snapshot};
+use crate::config::Draft;
 use crate::ratelimit::broker::Broker;
 use crate::runtime::shutdown::Shutdown;
 use crate::runtime::{CoreCtx, ListenerInfo, Shared};
+use crate::snapshot::Snapshot;
 use crate::stats::Stats;
 
 const CLUSTER: &str = r#"
@@ -64,8 +65,9 @@ rate_limits = ["two"]
 
 fn core_for(upstream: SocketAddr, extra: &str) -> Rc<CoreCtx> {
     let toml = CLUSTER.replace("UPSTREAM", &upstream.to_string()) + ROUTES + extra;
-    let config = parse_str(&toml).expect("test config parses");
-    let snapshot = Snapshot::build(config, 1).expect("test config builds");
+    let snapshot = Draft::parse(&toml)
+        .and_then(|d| d.finish(|config| Snapshot::build(config, 1)))
+        .expect("test config builds");
     let shared = Arc::new(Shared {
         generation: AtomicU64::new(snapshot.generation),
         snapshot: ArcSwap::from_pointee(snapshot),

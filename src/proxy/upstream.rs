@@ -11,8 +11,8 @@ use monoio::net::TcpStream;
 use monoio_rustls::TlsConnector;
 
 use super::error::ProxyError;
-use crate::config::Snapshot;
 use crate::runtime::CoreCtx;
+use crate::snapshot::Snapshot;
 use crate::tls::ClientTls;
 use crate::upstream::{connect_log, UpstreamStream};
 

@@ -7,6 +7,7 @@
 //!   (the only place with a lock, taken once per lease).
 //! - [`redis`]: the budget shared by several instances, in Redis, leased
 //!   the same way by a dedicated thread speaking RESP.
+//! - `limits`: building (and so checking) the limits of a config.
 //! - [`core`]: one core's limiter — the per-request check, no lock, no
 //!   atomic read-modify-write.
 //!
@@ -32,6 +33,9 @@ pub use self::core::{CoreLimiter, Limited, Outcome, Pending, RateHeaders};
 pub use self::key::{KeyPart, LimitSubject, MissingKey};
 
 pub mod key;
+mod limits;
+
+pub use self::limits::RateLimits;
 
 /// Where a limit's budget is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -73,7 +73,7 @@ use host::{normalize_request_host, wildcard_suffixes, HostPattern, HOST_BUF_BYTE
 use path::{Captures, MatchPaths, PathIndex};
 use rule::{PathMatcher, Route};
 
-use crate::config::RouteConfig;
+use crate::config::{ConfigError, RouteConfig};
 
 /// Paths up to this long are case-folded on the stack; longer ones (rare)
 /// in a heap buffer.
@@ -138,6 +138,13 @@ impl fmt::Display for RouteError {
 }
 
 impl std::error::Error for RouteError {}
+
+/// As `ringgate check` reports it: `route[2].path_template`.
+impl From<RouteError> for ConfigError {
+    fn from(e: RouteError) -> Self {
+        ConfigError::new(format!("route[{}].{}", e.route_index, e.key), e.message)
+    }
+}
 
 /// The result of [`Router::lookup`].
 #[derive(Debug, Clone, PartialEq, Eq)]

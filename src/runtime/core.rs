@@ -13,9 +13,9 @@ use rustls::server::ServerSessionMemoryCache;
 use super::bufs::BufPool;
 use super::conns::ConnRegistry;
 use super::Shared;
-use crate::config::Snapshot;
 use crate::filter::auth::cache::TokenCache;
 use crate::ratelimit::CoreLimiter;
+use crate::snapshot::Snapshot;
 use crate::stats::CoreStats;
 use crate::upstream::{Pool, RoundRobin};
 

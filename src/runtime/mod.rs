@@ -25,9 +25,10 @@ pub use self::core::CoreCtx;
 pub use self::listener::ListenerInfo;
 use self::shutdown::Shutdown;
 use self::worker::{Driver, WorkerSpec};
-use crate::config::{IoDriver, Snapshot, Workers};
+use crate::config::{IoDriver, Workers};
 use crate::ratelimit::broker::Broker;
 use crate::ratelimit::redis::RedisLink;
+use crate::snapshot::Snapshot;
 use crate::stats::Stats;
 
 /// What the cores share (docs/ARCHITECTURE.md, threads and shared state): the config snapshot, stats slots,
@@ -258,7 +259,7 @@ fn reload(shared: &Shared, path: Option<&std::path::Path>) {
         return;
     };
     let next = shared.generation.load(Ordering::Acquire) + 1;
-    let snap = match crate::config::load_snapshot(path, next) {
+    let snap = match crate::snapshot::load(path, next) {
         Ok(s) => s,
         Err(errors) => {
             eprintln!(

@@ -34,6 +34,10 @@ impl ClientTls {
         base: &Path,
         prefix: &str,
     ) -> Result<ClientTls, Vec<ConfigError>> {
+        let errors = super::check::check_cluster_tls(prefix, cfg, endpoints);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()

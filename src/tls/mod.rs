@@ -2,8 +2,10 @@
 //! clusters (`client`), built from the config when it is loaded (so a reload
 //! picks up new certificates), plus PEM file reading (`pem`).
 //!
-//! The configs live in the `config::Snapshot`; cores reach them through the
+//! Each `build` checks its settings first (`check`), so building is
+//! validating. The configs live in the `snapshot::Snapshot`; cores reach them through the
 //! snapshot they already load. The I/O side is `monoio_rustls`.
+mod check;
 pub mod client;
 pub mod pem;
 pub mod server;

@@ -70,14 +70,18 @@ pub fn check_server_name(name: &str) -> Result<(), String> {
 }
 
 impl ServerTls {
-    /// Loads every certificate and key and builds the template config.
+    /// Checks the settings, then loads every certificate and key and builds
+    /// the template config.
     /// `prefix` is the key path of the `tls` table (`listener[0].tls`).
     pub fn build(
         cfg: &ListenerTlsConfig,
         base: &Path,
         prefix: &str,
     ) -> Result<ServerTls, Vec<ConfigError>> {
-        let mut errors = Vec::new();
+        let mut errors = super::check::check_listener_tls(prefix, cfg);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let mut keys = Vec::with_capacity(cfg.certificates.len());
         for (i, c) in cfg.certificates.iter().enumerate() {

@@ -1,10 +1,11 @@
 //! A named set of endpoints, resolved once when a snapshot is built.
 
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::ClusterConfig;
+use crate::config::{ClusterConfig, ConfigError};
 use crate::tls::ClientTls;
 
 #[derive(Debug, Clone)]
@@ -16,15 +17,45 @@ pub struct Cluster {
     pub default_host: String,
     pub max_idle_per_endpoint: usize,
     pub pool_idle_timeout: Duration,
-    /// Set for a TLS cluster (by `Snapshot::build`, which loads the CA):
-    /// the client config and each endpoint's SNI / verified name.
+    /// Set for a TLS cluster (`build` loads the CA): the client config and
+    /// each endpoint's SNI / verified name.
     pub tls: Option<Arc<ClientTls>>,
 }
 
 impl Cluster {
+    /// Builds `cluster[i]` (`prefix`): its TLS settings (CA paths relative
+    /// to `base`) and its endpoints, reporting the problems of both.
+    pub fn build(
+        cfg: &ClusterConfig,
+        base: &Path,
+        prefix: &str,
+    ) -> Result<Cluster, Vec<ConfigError>> {
+        let mut errors = Vec::new();
+        let tls = match cfg
+            .tls
+            .as_ref()
+            .map(|t| ClientTls::build(t, &cfg.endpoints, base, prefix))
+        {
+            None => None,
+            Some(Ok(t)) => Some(Arc::new(t)),
+            Some(Err(e)) => {
+                errors.extend(e);
+                None
+            }
+        };
+        match Cluster::resolve(cfg) {
+            Ok(cluster) if errors.is_empty() => Ok(Cluster { tls, ..cluster }),
+            Ok(_) => Err(errors),
+            Err(message) => {
+                errors.push(ConfigError::new(format!("{prefix}.endpoints"), message));
+                Err(errors)
+            }
+        }
+    }
+
     /// Resolves every endpoint (DNS names included); an endpoint that does not
     /// resolve is an error naming it, so a typo fails the load, not a request.
-    pub fn from_config(cfg: &ClusterConfig) -> Result<Cluster, String> {
+    fn resolve(cfg: &ClusterConfig) -> Result<Cluster, String> {
         let mut endpoints = Vec::with_capacity(cfg.endpoints.len());
         for ep in &cfg.endpoints {
             let addrs = ep
@@ -66,7 +97,7 @@ mod tests {
 
     #[test]
     fn resolves_literals_and_localhost() {
-        let c = Cluster::from_config(&cfg(&["127.0.0.1:80", "[::1]:81", "localhost:82"])).unwrap();
+        let c = Cluster::resolve(&cfg(&["127.0.0.1:80", "[::1]:81", "localhost:82"])).unwrap();
         assert_eq!(c.endpoints.len(), 3);
         assert_eq!(c.endpoints[0], "127.0.0.1:80".parse().unwrap());
         assert_eq!(c.endpoints[2].port(), 82);
@@ -74,7 +105,7 @@ mod tests {
 
     #[test]
     fn unresolvable_endpoint_is_named() {
-        let err = Cluster::from_config(&cfg(&["no-such-host.invalid:80"])).unwrap_err();
+        let err = Cluster::resolve(&cfg(&["no-such-host.invalid:80"])).unwrap_err();
         assert!(err.contains("no-such-host.invalid"), "{err}");
     }
 }

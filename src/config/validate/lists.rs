@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use super::err;
-use super::tls::{check_cluster_tls, check_listener_tls};
 use crate::config::endpoint::parse_endpoint;
 use crate::config::error::ConfigError;
 use crate::config::schema::{ClusterConfig, ListenerConfig, RouteConfig};
@@ -47,9 +46,6 @@ pub(super) fn check_listeners(listeners: &[ListenerConfig], out: &mut Vec<Config
                 }
             }
         }
-        if let Some(tls) = &l.tls {
-            check_listener_tls(i, tls, out);
-        }
     }
 }
 
@@ -85,7 +81,6 @@ pub(super) fn check_clusters(clusters: &[ClusterConfig], out: &mut Vec<ConfigErr
                 "must be greater than 0",
             );
         }
-        check_cluster_tls(i, c, out);
     }
 }
 

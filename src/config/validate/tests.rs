@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::config::schema::{ClusterConfig, ListenerConfig, RouteConfig};
+use crate::config::units::Duration;
 
 fn listener(name: &str, address: &str) -> ListenerConfig {
     ListenerConfig {
@@ -337,87 +338,4 @@ fn admin_address_must_parse_and_not_collide_with_a_listener() {
         c.admin.address = Some(listener);
     };
     assert_eq!(paths_after(clash), ["admin.address"]);
-}
-
-fn tls_listener() -> crate::config::schema::ListenerTlsConfig {
-    use crate::config::schema::{CertificateConfig, ListenerTlsConfig};
-    ListenerTlsConfig {
-        certificates: vec![
-            CertificateConfig {
-                cert: "a.pem".into(),
-                key: "a.key".into(),
-                server_names: vec![],
-            },
-            CertificateConfig {
-                cert: "b.pem".into(),
-                key: "b.key".into(),
-                server_names: vec!["b.example.com".into(), "*.example.com".into()],
-            },
-        ],
-        ..Default::default()
-    }
-}
-
-#[test]
-fn listener_tls() {
-    assert_eq!(
-        paths_after(|c| c.listeners[0].tls = Some(tls_listener())),
-        Vec::<String>::new()
-    );
-    assert_eq!(
-        paths_after(|c| {
-            let mut t = tls_listener();
-            t.certificates[1].server_names.push("*.EXAMPLE.com".into());
-            t.certificates[1].server_names.push("bad name".into());
-            t.certificates[0].key = " ".into();
-            t.alpn = vec!["h2".into(), "http/1.1".into(), "http/1.1".into()];
-            t.session_cache_size = 2_000_000;
-            t.handshake_timeout = Duration::from_secs(0);
-            c.listeners[0].tls = Some(t);
-        }),
-        [
-            "listener[0].tls.certificates[0].key",
-            "listener[0].tls.certificates[1].server_names[2]",
-            "listener[0].tls.certificates[1].server_names[3]",
-            "listener[0].tls.alpn[0]",
-            "listener[0].tls.alpn[2]",
-            "listener[0].tls.session_cache_size",
-            "listener[0].tls.handshake_timeout",
-        ]
-    );
-    assert_eq!(
-        paths_after(|c| {
-            let mut t = tls_listener();
-            t.certificates[1].server_names.clear();
-            c.listeners[0].tls = Some(t);
-        }),
-        ["listener[0].tls.certificates[1].server_names"]
-    );
-    assert_eq!(
-        paths_after(|c| {
-            let mut t = tls_listener();
-            t.certificates.clear();
-            c.listeners[0].tls = Some(t);
-        }),
-        ["listener[0].tls.certificates"]
-    );
-}
-
-#[test]
-fn cluster_tls() {
-    use crate::config::schema::ClusterTlsConfig;
-    assert_eq!(
-        paths_after(|c| c.clusters[0].tls = Some(ClusterTlsConfig::default())),
-        Vec::<String>::new()
-    );
-    assert_eq!(
-        paths_after(|c| {
-            c.clusters[0].tls = Some(ClusterTlsConfig {
-                ca: Some("ca.pem".into()),
-                server_name: Some("not a name".into()),
-                verify: false,
-            })
-        }),
-        ["cluster[0].tls.ca", "cluster[0].tls.server_name"]
-    );
 }

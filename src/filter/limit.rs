@@ -1,5 +1,6 @@
 //! Limit policy: which rate limits a request is checked against and who it
-//! is checked as, and the per-route size limits. The route's
+//! is checked as, and the per-route size limits. Built from the config with
+//! the rest of the snapshot ([`LimitPolicy::build`]). The route's
 //! `rate_limits` come first, then the authenticated consumer's own
 //! `rate_limit`; keys are built from what admission found (the client
 //! address after trusted proxies, the consumer, the token's claims) and the
@@ -12,11 +13,108 @@ use std::ops::Deref;
 use smallvec::SmallVec;
 
 use super::{Admission, RouteRules};
-use crate::ratelimit::{CoreLimiter, LimitSubject, Outcome};
+use crate::config::{
+    Config, ConfigError, ConsumerRateLimit, OnMissingKey, RateAlgorithm, RateBackend,
+    RateLimitConfig, RateMode,
+};
+use crate::ratelimit::{CoreLimiter, KeyPart, LimitSubject, Outcome};
 use crate::stats::CoreStats;
 
 /// Consumer name → index (in the snapshot's limit specs) of its own limit.
 pub type ConsumerLimits = ahash::AHashMap<String, usize>;
+
+/// Which limits apply where.
+pub struct LimitPolicy {
+    /// Indexed like `config.routes`: indices into the limit specs of the
+    /// route's `rate_limits`, checked in this order.
+    pub route_limits: Vec<Box<[usize]>>,
+    pub consumer_limits: ConsumerLimits,
+    /// The consumers' own limits, which must follow `[[rate_limit]]` in the
+    /// limit specs in this order (`consumer_limits` counts on it); each
+    /// with its parsed key.
+    pub consumer_specs: Vec<(RateLimitConfig, Vec<KeyPart>)>,
+}
+
+impl LimitPolicy {
+    /// Resolves every route's `rate_limits` against `[[rate_limit]]` (the
+    /// first specs, in config order) and makes each consumer's own
+    /// `rate_limit` a limit of its own; every problem names its key path.
+    pub fn build(cfg: &Config) -> Result<LimitPolicy, Vec<ConfigError>> {
+        let mut errors = Vec::new();
+        let route_limits = route_limits(cfg, &mut errors);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let mut consumer_limits = ConsumerLimits::default();
+        let mut consumer_specs = Vec::new();
+        for c in &cfg.consumers {
+            if let Some(l) = &c.rate_limit {
+                consumer_limits
+                    .insert(c.name.clone(), cfg.rate_limits.len() + consumer_specs.len());
+                consumer_specs.push((consumer_limit(&c.name, l), vec![KeyPart::Consumer]));
+            }
+        }
+        Ok(LimitPolicy {
+            route_limits,
+            consumer_limits,
+            consumer_specs,
+        })
+    }
+}
+
+fn err(out: &mut Vec<ConfigError>, path: impl Into<String>, message: impl Into<String>) {
+    out.push(ConfigError::new(path, message));
+}
+
+fn route_limits(cfg: &Config, out: &mut Vec<ConfigError>) -> Vec<Box<[usize]>> {
+    let mut routes = Vec::with_capacity(cfg.routes.len());
+    for (i, r) in cfg.routes.iter().enumerate() {
+        let mut limits = Vec::with_capacity(r.rate_limits.len());
+        for (j, name) in r.rate_limits.iter().enumerate() {
+            let path = format!("route[{i}].rate_limits[{j}]");
+            let found = cfg.rate_limits.iter().position(|l| &l.name == name);
+            if r.rate_limits[..j].contains(name) {
+                err(out, path, format!("{name:?} is listed twice"));
+            } else if let Some(index) = found {
+                limits.push(index);
+            } else {
+                let known: Vec<String> = cfg
+                    .rate_limits
+                    .iter()
+                    .map(|l| format!("{:?}", l.name))
+                    .collect();
+                let known = if known.is_empty() {
+                    "no [[rate_limit]] is defined".to_string()
+                } else {
+                    format!("defined: {}", known.join(", "))
+                };
+                err(out, path, format!("unknown rate_limit {name:?} ({known})"));
+            }
+        }
+        routes.push(limits.into_boxed_slice());
+    }
+    routes
+}
+
+/// A consumer's own `rate_limit = { requests, per }`: a token bucket of
+/// that size keyed by the consumer, applied whenever it authenticates.
+fn consumer_limit(name: &str, l: &ConsumerRateLimit) -> RateLimitConfig {
+    RateLimitConfig {
+        name: format!("consumer:{name}"),
+        key: vec!["consumer".to_string()],
+        algorithm: RateAlgorithm::TokenBucket,
+        requests: l.requests,
+        per: l.per,
+        burst: None,
+        mode: RateMode::Global,
+        backend: RateBackend::Memory,
+        max_keys: 16,
+        headers: true,
+        on_missing_key: OnMissingKey::Skip,
+        lease_size: None,
+        lease_ttl: crate::config::Duration::from_millis(100),
+    }
+}
 
 /// One request as the rate limits see it.
 pub struct RateRequest<'a> {

@@ -1,6 +1,7 @@
-//! Building the runtime form of `[[rate_limit]]`, each consumer's own
-//! `rate_limit`, `[redis]` and the routes' `rate_limits`: every problem is
-//! reported with its key path, and each key part is parsed once, here.
+//! Building the runtime form of `[[rate_limit]]` and `[redis]`: every
+//! problem is reported with its key path, and each key part is parsed once,
+//! here. Which limits apply to which request (routes' `rate_limits`, a
+//! consumer's own `rate_limit`) is policy: `filter::limit`.
 
 use std::collections::HashMap;
 use std::time::Duration as StdDuration;
@@ -9,8 +10,8 @@ use super::{
     Algorithm, Backend, KeyPart, LimitSpec, MissingKey, Mode, OnRedisError, RedisSpec, Rule,
 };
 use crate::config::{
-    parse_endpoint, Config, ConfigError, ConsumerRateLimit, OnMissingKey, OnRedisErrorConfig,
-    RateAlgorithm, RateBackend, RateLimitConfig, RateMode,
+    parse_endpoint, Config, ConfigError, OnMissingKey, OnRedisErrorConfig, RateAlgorithm,
+    RateBackend, RateLimitConfig, RateMode,
 };
 
 const MAX_REQUESTS: u64 = 1_000_000_000;
@@ -20,14 +21,9 @@ const MAX_LEASE: u64 = 1_000_000;
 
 /// Every rate limit of a config, as the cores use them.
 pub struct RateLimits {
-    /// `[[rate_limit]]` in config order, then one per `[[consumer]]` with a
-    /// `rate_limit` (keyed by that consumer).
+    /// `[[rate_limit]]` in config order, then whatever the limit policy
+    /// added (`push`).
     pub specs: Vec<LimitSpec>,
-    /// Consumer name → index in `specs` of its own limit.
-    pub consumer_limits: ahash::AHashMap<String, usize>,
-    /// Indexed like `config.routes`: indices into `specs` of the route's
-    /// `rate_limits`, checked in this order.
-    pub route_limits: Vec<Box<[usize]>>,
     /// `[redis]`, when an address is set.
     pub redis: Option<RedisSpec>,
 }
@@ -41,28 +37,21 @@ impl RateLimits {
         for (l, key) in cfg.rate_limits.iter().zip(keys) {
             specs.push(limit_spec(l, key));
         }
-        let mut consumer_limits = ahash::AHashMap::new();
-        for c in &cfg.consumers {
-            if let Some(l) = &c.rate_limit {
-                consumer_limits.insert(c.name.clone(), specs.len());
-                // `consumer_limit` spells the same key as config text.
-                specs.push(limit_spec(
-                    &consumer_limit(&c.name, l),
-                    vec![KeyPart::Consumer],
-                ));
-            }
-        }
-        let route_limits = route_limits(cfg, &mut errors);
         check_redis(cfg, &mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
         Ok(RateLimits {
             specs,
-            consumer_limits,
-            route_limits,
             redis: redis_spec(cfg),
         })
+    }
+
+    /// Adds a limit that is not a `[[rate_limit]]` (already checked, `key`
+    /// parsed); returns its index in `specs`.
+    pub fn push(&mut self, l: &RateLimitConfig, key: Vec<KeyPart>) -> usize {
+        self.specs.push(limit_spec(l, key));
+        self.specs.len() - 1
     }
 }
 
@@ -175,36 +164,6 @@ fn check_limits(cfg: &Config, out: &mut Vec<ConfigError>) -> Vec<Vec<KeyPart>> {
 }
 
 /// Each route's `rate_limits`, resolved to indices into the limits.
-fn route_limits(cfg: &Config, out: &mut Vec<ConfigError>) -> Vec<Box<[usize]>> {
-    let mut routes = Vec::with_capacity(cfg.routes.len());
-    for (i, r) in cfg.routes.iter().enumerate() {
-        let mut limits = Vec::with_capacity(r.rate_limits.len());
-        for (j, name) in r.rate_limits.iter().enumerate() {
-            let path = format!("route[{i}].rate_limits[{j}]");
-            let found = cfg.rate_limits.iter().position(|l| &l.name == name);
-            if r.rate_limits[..j].contains(name) {
-                err(out, path, format!("{name:?} is listed twice"));
-            } else if let Some(index) = found {
-                limits.push(index);
-            } else {
-                let known: Vec<String> = cfg
-                    .rate_limits
-                    .iter()
-                    .map(|l| format!("{:?}", l.name))
-                    .collect();
-                let known = if known.is_empty() {
-                    "no [[rate_limit]] is defined".to_string()
-                } else {
-                    format!("defined: {}", known.join(", "))
-                };
-                err(out, path, format!("unknown rate_limit {name:?} ({known})"));
-            }
-        }
-        routes.push(limits.into_boxed_slice());
-    }
-    routes
-}
-
 fn check_redis(cfg: &Config, out: &mut Vec<ConfigError>) {
     let r = &cfg.redis;
     if let Some(a) = &r.address {
@@ -249,26 +208,6 @@ fn redis_spec(cfg: &Config) -> Option<RedisSpec> {
             OnRedisErrorConfig::Deny => OnRedisError::Deny,
         },
     })
-}
-
-/// A consumer's own `rate_limit = { requests, per }`: a token bucket of
-/// that size keyed by the consumer, applied whenever it authenticates.
-fn consumer_limit(name: &str, l: &ConsumerRateLimit) -> RateLimitConfig {
-    RateLimitConfig {
-        name: format!("consumer:{name}"),
-        key: vec!["consumer".to_string()],
-        algorithm: RateAlgorithm::TokenBucket,
-        requests: l.requests,
-        per: l.per,
-        burst: None,
-        mode: RateMode::Global,
-        backend: RateBackend::Memory,
-        max_keys: 16,
-        headers: true,
-        on_missing_key: OnMissingKey::Skip,
-        lease_size: None,
-        lease_ttl: crate::config::Duration::from_millis(100),
-    }
 }
 
 /// The runtime form of a checked limit; `key` is its parsed `key`.

@@ -10,6 +10,7 @@
 use std::path::Path;
 
 use crate::config::{self, Config, ConfigError, ConfigErrors, Draft};
+use crate::filter::limit::LimitPolicy;
 use crate::filter::Filters;
 use crate::ratelimit::{LimitSpec, RateLimits, RedisSpec};
 use crate::route::Router;
@@ -80,14 +81,22 @@ impl Snapshot {
         let limits = RateLimits::build(&config)
             .map_err(|e| errors.extend(e))
             .ok();
+        let policy = LimitPolicy::build(&config)
+            .map_err(|e| errors.extend(e))
+            .ok();
         let filters = Filters::build(&config).map_err(|e| errors.extend(e)).ok();
-        let (Some(router), Some(limits), Some(filters)) = (router, limits, filters) else {
+        let (Some(router), Some(mut limits), Some(policy), Some(filters)) =
+            (router, limits, policy, filters)
+        else {
             return Err(errors);
         };
         if !errors.is_empty() {
             return Err(errors);
         }
-        let routes = route_targets(&config, route_clusters, limits.route_limits);
+        for (l, key) in policy.consumer_specs {
+            limits.push(&l, key);
+        }
+        let routes = route_targets(&config, route_clusters, policy.route_limits);
         let mut route_methods: Vec<String> = config
             .routes
             .iter()
@@ -103,7 +112,7 @@ impl Snapshot {
             clusters,
             listener_tls,
             rate_limits: limits.specs,
-            consumer_limits: limits.consumer_limits,
+            consumer_limits: policy.consumer_limits,
             redis: limits.redis,
             filters,
             route_methods,

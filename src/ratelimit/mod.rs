@@ -1,4 +1,4 @@
-//! Rate limiting that is exact across cores and instances (DESIGN.md §1).
+//! Rate limiting that is exact across cores and instances (docs/ARCHITECTURE.md).
 //!
 //! - [`algo`]: token bucket, GCRA, fixed and sliding window as pure code.
 //! - [`key`]: what a limit counts by, and the bounded per-core key table.

@@ -163,7 +163,8 @@ impl Rule {
         let level = u128::from(s.a);
         let per_ns = u128::from(self.limit.max(1));
         let missing = self.bucket_capacity() - level;
-        let retry_ns = if granted == 0 {
+        // Only when nothing could pass (a `want = 0` probe may find tokens).
+        let retry_ns = if tokens == 0 {
             ceil_div(unit - level % unit, per_ns) as u64
         } else {
             0
@@ -199,7 +200,10 @@ impl Rule {
             granted,
             remaining,
             reset_ns: new_tat.saturating_sub(now),
-            retry_ns: if granted == 0 { tat - tau - now } else { 0 },
+            // Only when nothing could pass: then tat > now + τ. (A `want = 0`
+            // probe, as the broker makes, may find room and must not
+            // underflow here.)
+            retry_ns: if fits == 0 { tat - tau - now } else { 0 },
             window: 0,
             valid_until: u64::MAX,
         }
@@ -226,13 +230,14 @@ impl Rule {
     fn take_fixed(&self, s: &mut State, now: u64, want: u64) -> Take {
         let start = self.roll(s, now);
         let end = start + self.period_ns;
-        let granted = want.min(self.limit.saturating_sub(s.a));
+        let room = self.limit.saturating_sub(s.a);
+        let granted = want.min(room);
         s.a += granted;
         Take {
             granted,
-            remaining: self.limit.saturating_sub(s.a),
+            remaining: room - granted,
             reset_ns: end - now,
-            retry_ns: if granted == 0 { end - now } else { 0 },
+            retry_ns: if room == 0 { end - now } else { 0 },
             window: start,
             valid_until: end,
         }
@@ -661,6 +666,35 @@ mod tests {
             let mut s = State::default();
             assert_retry_exact(&r, &mut s, 200 * S + 100 * MS);
             assert_retry_exact(&r, &mut s, 201 * S + 999 * MS);
+        }
+    }
+
+    /// The broker first asks with `want = 0` how much is left: that probe
+    /// must not panic (GCRA's retry underflowed when room was left), grants
+    /// nothing, and reports no wait while something could pass.
+    #[test]
+    fn a_probe_for_nothing_reports_room_and_no_wait() {
+        for algorithm in [
+            Algorithm::TokenBucket,
+            Algorithm::Gcra,
+            Algorithm::FixedWindow,
+            Algorithm::SlidingWindow,
+        ] {
+            let r = rule(algorithm, 20, S, 20);
+            let mut s = State::default();
+            let t = r.take(&mut s, 10 * S, 0);
+            assert_eq!(
+                (t.granted, t.remaining, t.retry_ns),
+                (0, 20, 0),
+                "{algorithm:?}"
+            );
+            assert_eq!(r.take(&mut s, 10 * S, 5).granted, 5, "{algorithm:?}");
+            let t = r.take(&mut s, 10 * S, 0);
+            assert_eq!(
+                (t.granted, t.remaining, t.retry_ns),
+                (0, 15, 0),
+                "{algorithm:?}"
+            );
         }
     }
 

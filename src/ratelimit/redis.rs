@@ -36,6 +36,13 @@ use crate::stats::LimiterStats;
 /// The Lua script: `take` leases up to n admissions (a share of what is
 /// left, as `algo::lease_size`), `refund` returns unused ones. Times in µs.
 /// It mirrors `algo.rs` (which has the unit tests and the error bounds).
+///
+/// The sliding window is `algo`'s integer rule, `prev·(P−e) + curr·P <
+/// N·P`, written as `N − curr − floor(prev·(P−e)/P)` admissions left, and
+/// its retry is the first µs at which that becomes 1 (in this window, or
+/// in the next one once this one alone holds N). Lua numbers are doubles:
+/// the products are exact, and so the floors, while `N·P` (P in µs) stays
+/// below 2^53 — e.g. up to 100,000 requests per day.
 pub const SCRIPT: &str = r#"
 local key = KEYS[1]
 local op, alg = ARGV[1], ARGV[2]
@@ -63,8 +70,9 @@ if alg == 'fixed_window' or alg == 'sliding_window' then
     if extra == start then a = math.max(a - n, 0)
     elseif alg == 'sliding_window' and extra + period == start then c = math.max(c - n, 0) end
   end
+  local e = now - start
   local prevw = 0
-  if alg == 'sliding_window' then prevw = math.ceil(c * (period - (now - start)) / period) end
+  if alg == 'sliding_window' then prevw = math.floor(c * (period - e) / period) end
   local avail = math.max(limit - a - prevw, 0)
   local g = 0
   if op == 'take' then g = lease(avail) end
@@ -72,8 +80,12 @@ if alg == 'fixed_window' or alg == 'sliding_window' then
   redis.call('HSET', key, 's', s, 'a', a, 'c', c)
   redis.call('PEXPIRE', key, math.ceil(2 * period / 1000) + 1000)
   local retry = 0
-  if g == 0 then retry = start + period - now end
-  return {g, avail - g, start + period - now, retry, start, start + period - now}
+  if avail == 0 then
+    if alg == 'fixed_window' then retry = period - e
+    elseif a < limit then retry = math.floor((c + a - limit) * period / c) + 1 - e
+    else retry = period + math.floor((a - limit) * period / math.max(a, 1)) + 1 - e end
+  end
+  return {g, avail - g, period - e, retry, start, period - e}
 elseif alg == 'token_bucket' then
   local cap = burst * period
   local v = redis.call('HMGET', key, 'u', 't')

@@ -95,6 +95,29 @@ fn forges_forwarding(name: &[u8], headers: ForwardedHeaders) -> bool {
         && X_FORWARDED.iter().any(|f| same_field_name(name, f))
 }
 
+/// Fields that frame the message or the connection, or that the gateway
+/// sets: their underscore spellings (`Content_Length`, `Transfer_Encoding`)
+/// would be framing to an upstream folding `_` into `-` — a smuggling vector
+/// — so they never pass.
+const MANAGED: [&[u8]; 11] = [
+    b"content-length",
+    b"transfer-encoding",
+    b"host",
+    b"connection",
+    b"keep-alive",
+    b"proxy-connection",
+    b"te",
+    b"trailer",
+    b"upgrade",
+    b"expect",
+    b"forwarded",
+];
+
+/// An underscore spelling of a managed or forwarding field.
+fn forges_managed(name: &[u8], headers: ForwardedHeaders) -> bool {
+    MANAGED.iter().any(|f| same_field_name(name, f)) || forges_forwarding(name, headers)
+}
+
 fn write_content_length(out: &mut Vec<u8>, n: u64) {
     out.extend_from_slice(b"Content-Length: ");
     write_decimal(n, out);
@@ -170,7 +193,8 @@ pub fn write_request_head(
             }
             _ => {}
         }
-        if forges_forwarding(name, fwd.headers) {
+        // Names with `_` are rare: one scan keeps the common case cheap.
+        if memchr::memchr(b'_', name).is_some() && forges_managed(name, fwd.headers) {
             continue;
         }
         // absolute-form: the target's authority replaces Host (RFC 9112 §3.2.2).
@@ -429,6 +453,21 @@ mod tests {
             format!(
                 "GET /p HTTP/1.1\r\nHost: h\r\nX_Other: kept\r\n{GATEWAY_FIELDS}\
                  X-User-Id: u-1\r\nX-Client-Ip: 10.0.0.9\r\n\r\n"
+            )
+        );
+    }
+
+    #[test]
+    fn underscore_spellings_of_framing_fields_are_dropped() {
+        let raw = "POST / HTTP/1.1\r\nHost: h\r\nContent_Length: 99\r\n\
+                   Transfer_Encoding: chunked\r\nX_Host: kept\r\nhost_: kept\r\n\
+                   Proxy_Connection: close\r\nContent-Length: 2\r\n\r\nhi";
+        assert_eq!(
+            forwarded(raw),
+            format!(
+                "POST /p HTTP/1.1\r\nHost: h\r\nX_Host: kept\r\nhost_: kept\r\n\
+                 {GATEWAY_FIELDS}Content-Length: 2\r\nX-User-Id: u-1\r\n\
+                 X-Client-Ip: 10.0.0.9\r\n\r\n"
             )
         );
     }

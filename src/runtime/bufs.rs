@@ -38,6 +38,17 @@ impl BufPool {
         }
     }
 
+    /// Frees all but `keep` free buffers (after a burst of connections).
+    pub fn shrink_to(&self, keep: usize) {
+        let mut free = self.free.borrow_mut();
+        free.truncate(keep);
+        free.shrink_to_fit();
+    }
+
+    pub fn max_free(&self) -> usize {
+        self.max_free
+    }
+
     pub fn buf_bytes(&self) -> usize {
         self.buf_bytes
     }
@@ -60,5 +71,17 @@ mod tests {
         assert_eq!(c.as_ptr(), ptr);
         assert!(c.is_empty());
         assert!(p.get().capacity() >= 64);
+    }
+
+    #[test]
+    fn shrink_keeps_only_the_given_number() {
+        let p = BufPool::new(64, 8);
+        let bufs: Vec<_> = (0..8).map(|_| p.get()).collect();
+        let kept = bufs[0].as_ptr();
+        bufs.into_iter().for_each(|b| p.put(b));
+        p.shrink_to(1);
+        assert_eq!(p.get().as_ptr(), kept);
+        let fresh = p.get();
+        assert_eq!(fresh.capacity(), 64, "a new buffer: the pool was empty");
     }
 }

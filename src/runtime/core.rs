@@ -19,6 +19,11 @@ use crate::ratelimit::CoreLimiter;
 use crate::stats::CoreStats;
 use crate::upstream::{Pool, RoundRobin};
 
+/// Free read buffers a core keeps for reuse (4 MiB at the default 16 KiB).
+/// Buffers are only held while a request is read or proxied, so this covers
+/// the requests in flight at once on a busy core; beyond it they are freed.
+const FREE_BUFFERS_PER_CORE: usize = 256;
+
 pub struct CoreCtx {
     pub id: usize,
     pub shared: Arc<Shared>,
@@ -64,7 +69,7 @@ impl CoreCtx {
             limiter: RefCell::new(limiter),
             pool: RefCell::new(Pool::new()),
             conns: Rc::new(ConnRegistry::default()),
-            bufs: BufPool::new(buf_bytes, 1024),
+            bufs: BufPool::new(buf_bytes, FREE_BUFFERS_PER_CORE),
             draining: Cell::new(false),
             tokens: RefCell::new(TokenCache::new(0)),
         }

@@ -80,7 +80,8 @@ mod tests {
         let kept = bufs[0].as_ptr();
         bufs.into_iter().for_each(|b| p.put(b));
         p.shrink_to(1);
-        assert_eq!(p.get().as_ptr(), kept);
+        let reused = p.get();
+        assert_eq!(reused.as_ptr(), kept);
         let fresh = p.get();
         assert_eq!(fresh.capacity(), 64, "a new buffer: the pool was empty");
     }

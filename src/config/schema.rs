@@ -718,3 +718,33 @@ impl Default for RedisConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(toml: &str) -> Result<LimitsConfig, toml::de::Error> {
+        toml::from_str(toml)
+    }
+
+    #[test]
+    fn fd_reserve_percent_is_0_to_90_and_defaults_to_half() {
+        assert_eq!(limits("").unwrap().fd_reserve_percent, FdReservePercent(50));
+        assert_eq!(
+            limits("fd_reserve_percent = 0").unwrap().fd_reserve_percent,
+            FdReservePercent(0)
+        );
+        assert_eq!(
+            limits("fd_reserve_percent = 90")
+                .unwrap()
+                .fd_reserve_percent,
+            FdReservePercent(90)
+        );
+        for bad in ["91", "-1", "\"50\""] {
+            assert!(
+                limits(&format!("fd_reserve_percent = {bad}")).is_err(),
+                "{bad}"
+            );
+        }
+    }
+}

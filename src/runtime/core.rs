@@ -10,7 +10,7 @@ use std::time::Duration;
 use monoio_rustls::TlsAcceptor;
 use rustls::server::ServerSessionMemoryCache;
 
-use super::bufs::BufPool;
+use super::bufs::{BufPool, FreeList};
 use super::conns::ConnRegistry;
 use super::Shared;
 use crate::config::Snapshot;
@@ -44,6 +44,8 @@ pub struct CoreCtx {
     pub pool: RefCell<Pool>,
     pub conns: Rc<ConnRegistry>,
     pub bufs: BufPool,
+    /// Request and response heads, held only while a request is handled.
+    pub heads: FreeList<crate::proxy::Heads>,
     pub draining: Cell<bool>,
     /// Verified JWTs of this core; follows the snapshot generation itself.
     pub tokens: RefCell<TokenCache>,
@@ -70,6 +72,7 @@ impl CoreCtx {
             pool: RefCell::new(Pool::new()),
             conns: Rc::new(ConnRegistry::default()),
             bufs: BufPool::new(buf_bytes, FREE_BUFFERS_PER_CORE),
+            heads: FreeList::new(FREE_BUFFERS_PER_CORE),
             draining: Cell::new(false),
             tokens: RefCell::new(TokenCache::new(0)),
         }

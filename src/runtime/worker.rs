@@ -231,6 +231,7 @@ async fn drain(ctx: &CoreCtx) {
 /// Closes pooled upstream connections that outlived their idle timeout even
 /// when no request comes to find them.
 async fn sweep_pool(ctx: Rc<CoreCtx>) {
+    let mut trims_left = 0u32;
     loop {
         monoio::time::sleep(Duration::from_secs(1)).await;
         let snap = ctx.snapshot();
@@ -244,7 +245,7 @@ async fn sweep_pool(ctx: Rc<CoreCtx>) {
             .borrow_mut()
             .evict_expired(std::time::Instant::now(), timeout_of);
         drop(snap);
-        release_after_burst(&ctx);
+        release_after_burst(&ctx, &mut trims_left);
     }
 }
 
@@ -252,16 +253,25 @@ async fn sweep_pool(ctx: Rc<CoreCtx>) {
 /// the OS worth its cost (a walk of the allocator's arenas).
 const BURST_CLOSED_MIN: usize = 256;
 
+/// Sweeps that return memory after a burst: some is freed a little later
+/// than the connections close (the runtime compacts its I/O operation
+/// table in batches), so the sweeps after the burst trim again.
+const TRIMS_PER_BURST: u32 = 3;
+
 /// After many connections closed, frees most pooled buffers and gives the
 /// freed heap back to the OS; otherwise the memory of a burst would stay
 /// resident for the life of the process.
-fn release_after_burst(ctx: &CoreCtx) {
+fn release_after_burst(ctx: &CoreCtx, trims_left: &mut u32) {
     let peak = ctx.conns.take_peak();
-    if peak.saturating_sub(ctx.conns.len()) < BURST_CLOSED_MIN {
-        return;
+    if peak.saturating_sub(ctx.conns.len()) >= BURST_CLOSED_MIN {
+        *trims_left = TRIMS_PER_BURST;
+        ctx.bufs.shrink_to(ctx.bufs.max_free() / 4);
+        ctx.heads.shrink_to(ctx.heads.max_free() / 4);
     }
-    ctx.bufs.shrink_to(ctx.bufs.max_free() / 4);
-    super::sys::trim_heap();
+    if *trims_left > 0 {
+        *trims_left -= 1;
+        super::sys::trim_heap();
+    }
 }
 
 /// Gives back expired rate-limit leases (so an idle core strands no

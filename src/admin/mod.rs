@@ -81,6 +81,7 @@ fn handle(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
                 &prometheus::Info {
                     config_generation: snap.generation,
                     reject_reasons: REJECT_REASONS,
+                    client_connections_max: shared.fd_budget.cap(),
                 },
             );
             respond(&mut stream, "text/plain; version=0.0.4", body.as_bytes())

@@ -128,6 +128,31 @@ pub struct LimitsConfig {
     /// Verified JWTs remembered per worker (so a hot token costs a hash
     /// lookup, not a signature check); 0 turns the cache off.
     pub token_cache_entries: usize,
+    /// Share of the file-descriptor limit kept for upstream connections:
+    /// client connections are refused once they would eat into it.
+    pub fd_reserve_percent: FdReservePercent,
+}
+
+/// A percentage from 0 to 90, checked where it is read so a bad value names its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FdReservePercent(pub u8);
+
+impl Default for FdReservePercent {
+    /// Half: every admitted client can have one upstream connection in flight.
+    fn default() -> Self {
+        FdReservePercent(50)
+    }
+}
+
+impl<'de> Deserialize<'de> for FdReservePercent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match i64::deserialize(d)? {
+            n @ 0..=90 => Ok(FdReservePercent(n as u8)),
+            n => Err(serde::de::Error::custom(format!(
+                "invalid fd_reserve_percent {n}: must be 0 to 90"
+            ))),
+        }
+    }
 }
 
 impl Default for LimitsConfig {
@@ -141,6 +166,7 @@ impl Default for LimitsConfig {
             buffer_bytes: ByteSize::kib(16),
             stream_buffer_bytes: ByteSize::kib(64),
             token_cache_entries: 4096,
+            fd_reserve_percent: FdReservePercent::default(),
         }
     }
 }
@@ -705,6 +731,36 @@ impl Default for RedisConfig {
             command_timeout: Duration::from_millis(200),
             retry_interval: Duration::from_secs(1),
             on_redis_error: OnRedisErrorConfig::Local,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(toml: &str) -> Result<LimitsConfig, toml::de::Error> {
+        toml::from_str(toml)
+    }
+
+    #[test]
+    fn fd_reserve_percent_is_0_to_90_and_defaults_to_half() {
+        assert_eq!(limits("").unwrap().fd_reserve_percent, FdReservePercent(50));
+        assert_eq!(
+            limits("fd_reserve_percent = 0").unwrap().fd_reserve_percent,
+            FdReservePercent(0)
+        );
+        assert_eq!(
+            limits("fd_reserve_percent = 90")
+                .unwrap()
+                .fd_reserve_percent,
+            FdReservePercent(90)
+        );
+        for bad in ["91", "-1", "\"50\""] {
+            assert!(
+                limits(&format!("fd_reserve_percent = {bad}")).is_err(),
+                "{bad}"
+            );
         }
     }
 }

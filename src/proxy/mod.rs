@@ -18,12 +18,16 @@ mod tests;
 mod tunnel;
 mod upstream;
 
+use std::future::Future;
+use std::mem;
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::time::Instant;
 
 use monoio::io::{AsyncReadRent, AsyncWriteRent, Split};
+use monoio::net::TcpStream;
+use monoio_rustls::ServerTlsStream;
 
 use self::error::ProxyError;
 use self::exchange::{Next, Scratch};
@@ -40,9 +44,42 @@ use crate::snapshot::Snapshot;
 pub trait ClientStream: AsyncReadRent + AsyncWriteRent + Split + 'static {}
 impl<T: AsyncReadRent + AsyncWriteRent + Split + 'static> ClientStream for T {}
 
+/// A client stream that may tell when it has bytes to read without a read
+/// (and its buffer) in flight, so an idle keep-alive connection need not
+/// hold a read buffer.
+pub trait WaitReadable {
+    /// `None` when this stream cannot tell: the caller reads with a buffer.
+    fn readable(&self) -> Option<impl Future<Output = std::io::Result<()>> + '_>;
+}
+
+impl WaitReadable for TcpStream {
+    fn readable(&self) -> Option<impl Future<Output = std::io::Result<()>> + '_> {
+        // Not relaxed: on the epoll driver a stale readiness would leave the
+        // connection holding a buffer in a read that waits after all.
+        Some(TcpStream::readable(self, false))
+    }
+}
+
+impl WaitReadable for ServerTlsStream<TcpStream> {
+    /// rustls may hold decrypted bytes the socket no longer shows, and keeps
+    /// its own record buffers anyway.
+    fn readable(&self) -> Option<impl Future<Output = std::io::Result<()>> + '_> {
+        None::<std::future::Ready<std::io::Result<()>>>
+    }
+}
+
+/// A request's parsed head and the response head relayed for it: 1.7 KB
+/// that an idle connection needn't hold, pooled per core like the buffers.
+/// Parsed in place and reused: a head moved around costs more than parsing.
+#[derive(Default)]
+pub struct Heads {
+    req: RequestHead,
+    resp: ResponseHead,
+}
+
 /// Serves one client connection until it closes, errs, idles out or the
 /// core drains. `fd` is the underlying socket (draining shuts it down).
-pub async fn serve<C: ClientStream>(
+pub async fn serve<C: ClientStream + WaitReadable>(
     ctx: Rc<CoreCtx>,
     stream: C,
     fd: RawFd,
@@ -53,21 +90,20 @@ pub async fn serve<C: ClientStream>(
     let stats = ctx.stats();
     stats.connections_accepted.inc();
     stats.connections_active.set(ctx.conns.len() as u64);
-    let mut client = Inbound::new(stream, ctx.bufs.get());
+    // Read buffers are taken from the core's pool when a request comes
+    // (see `park`); the small Vecs grow on first use.
+    let mut client = Inbound::new(stream, Vec::new());
     let mut scratch = Scratch {
-        out: Vec::with_capacity(1024),
-        path: Vec::with_capacity(256),
-        up_buf: ctx.bufs.get(),
+        out: Vec::new(),
+        path: Vec::new(),
+        up_buf: Vec::new(),
         extra: Vec::new(),
         inject: Vec::new(),
         match_path: Vec::new(),
     };
     let mut snap = ctx.snapshot();
     let mut parser = RequestParser::new(limits_of(&snap));
-    // Parsed in place and reused by every request on this connection: a head
-    // is ~800 bytes and moving it around costs more than parsing.
-    let mut head = RequestHead::default();
-    let mut resp = ResponseHead::default();
+    let mut heads = None;
     let mut tunnel = None;
     let downstream = head::Downstream {
         ip: head::ClientIp::new(peer.ip()),
@@ -84,8 +120,26 @@ pub async fn serve<C: ClientStream>(
             snap = current;
             parser = RequestParser::new(limits_of(&snap));
         }
-        match read_head(&snap, &mut client, &mut parser, &guard.slot, &mut head).await {
-            Ok(true) => {}
+        if client.buffered() == 0
+            && !park(
+                &ctx,
+                &snap,
+                &mut client,
+                &mut scratch,
+                &mut heads,
+                &guard.slot,
+            )
+            .await
+        {
+            break;
+        }
+        let Heads { req: head, resp } = &mut **heads.get_or_insert_with(|| ctx.heads.get());
+        match read_head(&snap, &mut client, &mut parser, &guard.slot, head).await {
+            Ok(true) => {
+                if scratch.up_buf.capacity() == 0 {
+                    scratch.up_buf = ctx.bufs.get();
+                }
+            }
             Ok(false) => break,
             Err(e) => {
                 // After a bad head the stream can't be trusted: answer, close.
@@ -98,8 +152,8 @@ pub async fn serve<C: ClientStream>(
             &snap,
             &mut client,
             &mut scratch,
-            &head,
-            &mut resp,
+            head,
+            resp,
             &downstream,
         )
         .await;
@@ -112,13 +166,51 @@ pub async fn serve<C: ClientStream>(
             }
         }
     }
-    ctx.bufs.put(std::mem::take(&mut scratch.up_buf));
+    ctx.bufs.put(mem::take(&mut scratch.up_buf));
+    if let Some(h) = heads {
+        ctx.heads.put(h);
+    }
     match tunnel {
         Some(up) => tunnel::run(client, up, snap.config.timeouts.upstream_idle.get()).await,
         None => ctx.bufs.put(client.buf),
     }
     drop(guard);
     ctx.stats().connections_active.set(ctx.conns.len() as u64);
+}
+
+/// Between requests, with nothing buffered: gives the connection's read
+/// buffers (and, where the stream can tell readiness, its heads) back to
+/// the core's pools and waits up to `client_idle` for the next request
+/// holding none of them (an idle keep-alive connection then costs no buffer
+/// memory). Then takes a client buffer for the read. False: the connection ended while idle (closed,
+/// idled out, or shut down by a drain).
+async fn park<C: ClientStream + WaitReadable>(
+    ctx: &CoreCtx,
+    snap: &Snapshot,
+    client: &mut Inbound<C>,
+    scratch: &mut Scratch,
+    heads: &mut Option<Box<Heads>>,
+    slot: &ConnSlot,
+) -> bool {
+    ctx.bufs.put(mem::take(&mut scratch.up_buf));
+    if let Some(ready) = client.stream.readable() {
+        ctx.bufs.put(mem::take(&mut client.buf));
+        if let Some(h) = heads.take() {
+            ctx.heads.put(h);
+        }
+        client.pos = 0;
+        let deadline = Instant::now() + snap.config.timeouts.client_idle.get();
+        slot.set_idle(true);
+        let waited = monoio::time::timeout_at(deadline.into(), ready).await;
+        slot.set_idle(false);
+        if !matches!(waited, Ok(Ok(()))) {
+            return false;
+        }
+    }
+    if client.buf.capacity() == 0 {
+        client.buf = ctx.bufs.get();
+    }
+    true
 }
 
 fn limits_of(snap: &Snapshot) -> Limits {

@@ -83,6 +83,14 @@ impl AsyncWriteRent for Scripted {
     }
 }
 
+/// Like a socket: readable whenever a chunk or the end is next, which is
+/// always (so `serve`'s buffer-less idle wait is exercised too).
+impl super::WaitReadable for Scripted {
+    fn readable(&self) -> Option<impl std::future::Future<Output = io::Result<()>> + '_> {
+        Some(std::future::ready(Ok(())))
+    }
+}
+
 // SAFETY: reads and writes touch disjoint state (the script and the
 // output), so the halves of a split stream never race; it is also only ever
 // used on one thread.

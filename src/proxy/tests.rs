@@ -16,6 +16,7 @@ use super::scripted::Scripted;
 use super::serve;
 use crate::config::Draft;
 use crate::ratelimit::broker::Broker;
+use crate::runtime::fds::FdBudget;
 use crate::runtime::shutdown::Shutdown;
 use crate::runtime::{CoreCtx, ListenerInfo, Shared};
 use crate::snapshot::Snapshot;
@@ -76,6 +77,7 @@ fn core_for(upstream: SocketAddr, extra: &str) -> Rc<CoreCtx> {
         broker: Broker::default(),
         redis: None,
         workers: 1,
+        fd_budget: FdBudget::new(1024),
     });
     Rc::new(CoreCtx::new(0, shared))
 }

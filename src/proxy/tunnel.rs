@@ -8,7 +8,6 @@ use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt, Splitable};
 
 use super::io::Inbound;
 use super::ClientStream;
-use crate::runtime::contain::Contained;
 use crate::upstream::UpstreamStream;
 
 /// Runs the tunnel; both inbound buffers may already hold bytes for the other
@@ -48,9 +47,10 @@ pub async fn run<C: ClientStream>(
     // TLS streams are `Split`, the enum around them needn't be.
     match upstream.stream {
         UpstreamStream::Plain(up) => splice(client.stream, up, client_buf, up_buf, idle).await,
-        // See `Contained`: two halves of one TLS session.
+        // Two halves of one TLS session; the connection's `Contained`
+        // (see the worker's accept loop) keeps a panic in them to this tunnel.
         UpstreamStream::Tls { stream, .. } => {
-            Contained::new(splice(client.stream, *stream, client_buf, up_buf, idle)).await
+            splice(client.stream, *stream, client_buf, up_buf, idle).await
         }
     }
 }

@@ -38,8 +38,57 @@ impl BufPool {
         }
     }
 
+    /// Frees all but `keep` free buffers (after a burst of connections).
+    pub fn shrink_to(&self, keep: usize) {
+        let mut free = self.free.borrow_mut();
+        free.truncate(keep);
+        free.shrink_to_fit();
+    }
+
+    pub fn max_free(&self) -> usize {
+        self.max_free
+    }
+
     pub fn buf_bytes(&self) -> usize {
         self.buf_bytes
+    }
+}
+
+/// A per-core free list of reusable boxed values (at most `max_free` kept).
+pub struct FreeList<T> {
+    free: RefCell<Vec<Box<T>>>,
+    max_free: usize,
+}
+
+impl<T: Default> FreeList<T> {
+    pub fn new(max_free: usize) -> Self {
+        FreeList {
+            free: RefCell::new(Vec::new()),
+            max_free,
+        }
+    }
+
+    /// A value left as its last user left it (callers reset what they use).
+    pub fn get(&self) -> Box<T> {
+        self.free.borrow_mut().pop().unwrap_or_default()
+    }
+
+    pub fn put(&self, value: Box<T>) {
+        let mut free = self.free.borrow_mut();
+        if free.len() < self.max_free {
+            free.push(value);
+        }
+    }
+
+    /// Frees all but `keep` values (after a burst of connections).
+    pub fn shrink_to(&self, keep: usize) {
+        let mut free = self.free.borrow_mut();
+        free.truncate(keep);
+        free.shrink_to_fit();
+    }
+
+    pub fn max_free(&self) -> usize {
+        self.max_free
     }
 }
 
@@ -60,5 +109,34 @@ mod tests {
         assert_eq!(c.as_ptr(), ptr);
         assert!(c.is_empty());
         assert!(p.get().capacity() >= 64);
+    }
+
+    #[test]
+    fn free_list_reuses_up_to_its_bound() {
+        let l: FreeList<u64> = FreeList::new(1);
+        let (mut a, b) = (l.get(), l.get());
+        *a = 7;
+        let ptr: *const u64 = &*a;
+        l.put(a);
+        l.put(b);
+        let again = l.get();
+        assert_eq!(&*again as *const u64, ptr);
+        assert_eq!(*again, 7, "handed back as left");
+        l.put(again);
+        l.shrink_to(0);
+        assert_eq!(*l.get(), 0, "a new value once shrunk");
+    }
+
+    #[test]
+    fn shrink_keeps_only_the_given_number() {
+        let p = BufPool::new(64, 8);
+        let bufs: Vec<_> = (0..8).map(|_| p.get()).collect();
+        let kept = bufs[0].as_ptr();
+        bufs.into_iter().for_each(|b| p.put(b));
+        p.shrink_to(1);
+        let reused = p.get();
+        assert_eq!(reused.as_ptr(), kept);
+        let fresh = p.get();
+        assert_eq!(fresh.capacity(), 64, "a new buffer: the pool was empty");
     }
 }

@@ -28,6 +28,8 @@ struct Inner {
     slots: Vec<Option<Rc<ConnSlot>>>,
     free: Vec<usize>,
     live: usize,
+    /// Most connections registered at once since the last `take_peak`.
+    peak: usize,
     empty_waker: Option<Waker>,
 }
 
@@ -69,6 +71,7 @@ impl ConnRegistry {
             }
         };
         inner.live += 1;
+        inner.peak = inner.peak.max(inner.live);
         ConnGuard {
             registry: self.clone(),
             index,
@@ -89,6 +92,14 @@ impl ConnRegistry {
                 w.wake();
             }
         }
+    }
+
+    /// The most connections open at once since the last call; starts the
+    /// next period at the current count.
+    pub fn take_peak(&self) -> usize {
+        let mut inner = self.inner.borrow_mut();
+        let live = inner.live;
+        std::mem::replace(&mut inner.peak, live)
     }
 
     /// Shuts down every connection waiting for its next request; their
@@ -149,7 +160,10 @@ mod tests {
         assert_eq!(r.len(), 1);
         let c = r.register(102);
         assert_eq!(c.index, ia, "freed slot reused");
+        assert_eq!(r.take_peak(), 2);
         drop((b, c));
         assert!(r.is_empty());
+        assert_eq!(r.take_peak(), 2, "the period's peak until taken");
+        assert_eq!(r.take_peak(), 0, "the next period starts at the live count");
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use monoio_rustls::TlsAcceptor;
 use rustls::server::ServerSessionMemoryCache;
 
-use super::bufs::BufPool;
+use super::bufs::{BufPool, FreeList};
 use super::conns::ConnRegistry;
 use super::Shared;
 use crate::filter::auth::cache::TokenCache;
@@ -18,6 +18,11 @@ use crate::ratelimit::CoreLimiter;
 use crate::snapshot::Snapshot;
 use crate::stats::CoreStats;
 use crate::upstream::{Pool, RoundRobin};
+
+/// Free read buffers a core keeps for reuse (4 MiB at the default 16 KiB).
+/// Buffers are only held while a request is read or proxied, so this covers
+/// the requests in flight at once on a busy core; beyond it they are freed.
+const FREE_BUFFERS_PER_CORE: usize = 256;
 
 pub struct CoreCtx {
     pub id: usize,
@@ -39,6 +44,8 @@ pub struct CoreCtx {
     pub pool: RefCell<Pool>,
     pub conns: Rc<ConnRegistry>,
     pub bufs: BufPool,
+    /// Request and response heads, held only while a request is handled.
+    pub heads: FreeList<crate::proxy::Heads>,
     pub draining: Cell<bool>,
     /// Verified JWTs of this core; follows the snapshot generation itself.
     pub tokens: RefCell<TokenCache>,
@@ -64,7 +71,8 @@ impl CoreCtx {
             limiter: RefCell::new(limiter),
             pool: RefCell::new(Pool::new()),
             conns: Rc::new(ConnRegistry::default()),
-            bufs: BufPool::new(buf_bytes, 1024),
+            bufs: BufPool::new(buf_bytes, FREE_BUFFERS_PER_CORE),
+            heads: FreeList::new(FREE_BUFFERS_PER_CORE),
             draining: Cell::new(false),
             tokens: RefCell::new(TokenCache::new(0)),
         }

@@ -6,6 +6,7 @@ mod bufs;
 pub mod conns;
 pub mod contain;
 mod core;
+pub mod fds;
 pub mod listener;
 pub mod shutdown;
 pub mod sys;
@@ -46,6 +47,8 @@ pub struct Shared {
     pub redis: Option<Arc<RedisLink>>,
     /// Worker count: cores sharing each instance budget.
     pub workers: usize,
+    /// Client connections across all workers against the descriptor limit.
+    pub fd_budget: fds::FdBudget,
 }
 
 /// How many workers to run: the configured count, else one per CPU listed
@@ -145,6 +148,7 @@ fn bind_listeners(
 
 /// Runs the gateway until SIGTERM/SIGINT and a completed drain.
 pub fn run(snapshot: Snapshot, config_path: Option<PathBuf>, opts: RunOptions) -> io::Result<()> {
+    let nofile = sys::raise_nofile_limit()?;
     let server = &snapshot.config.server;
     let workers = worker_count(server.workers, server.cpus.as_deref());
     let driver = choose_driver(snapshot.config.server.io_driver)?;
@@ -166,6 +170,12 @@ pub fn run(snapshot: Snapshot, config_path: Option<PathBuf>, opts: RunOptions) -
         Some(spec) => Some(RedisLink::start(spec.clone(), stats.limiter.clone())?),
         None => None,
     };
+    let reserve = snapshot.config.limits.fd_reserve_percent.0;
+    let client_cap = fds::FdBudget::client_cap(nofile, fds::open_fds(), workers, reserve);
+    eprintln!(
+        "ringgate: file descriptor limit {nofile}: up to {client_cap} client connection(s), \
+         {reserve}% of the rest kept for upstream connections"
+    );
     let shared = Arc::new(Shared {
         generation: AtomicU64::new(snapshot.generation),
         snapshot: ArcSwap::from_pointee(snapshot),
@@ -174,6 +184,7 @@ pub fn run(snapshot: Snapshot, config_path: Option<PathBuf>, opts: RunOptions) -
         broker: Broker::default(),
         redis,
         workers,
+        fd_budget: fds::FdBudget::new(client_cap),
     });
     let admin = match &shared.snapshot.load().config.admin.address {
         Some(addr) => {

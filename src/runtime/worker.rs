@@ -103,29 +103,79 @@ async fn accept_loop(ctx: Rc<CoreCtx>, listener: TcpListener, info: Rc<ListenerI
         monoio::select! {
             _ = &mut stop => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let max = ctx.snapshot().config.server.max_connections_per_core;
-                    if ctx.conns.len() >= max {
-                        ctx.stats().connections_refused.inc();
-                        drop(stream);
-                        continue;
-                    }
-                    // Heads and small bodies go out in one write; don't let Nagle hold them.
-                    let _ = stream.set_nodelay(true);
-                    let fd = stream.as_raw_fd();
-                    if info.tls {
-                        monoio::spawn(Contained::new(serve_tls(ctx.clone(), stream, fd, peer, info.clone())));
-                    } else {
-                        monoio::spawn(crate::proxy::serve(ctx.clone(), stream, fd, peer, info.clone()));
-                    }
-                }
+                Ok((stream, peer)) => admit(&ctx, stream, peer, &info),
                 Err(e) => {
-                    // EMFILE/ENFILE and friends: back off instead of spinning.
+                    // EMFILE/ENFILE and friends: back off instead of spinning
+                    // (the connection waits in the listen backlog).
                     eprintln!("ringgate: accept on {} failed: {e}", info.addr);
                     monoio::time::sleep(Duration::from_millis(50)).await;
                 }
             }
         }
+    }
+}
+
+/// Starts serving an accepted connection, or closes it at once (counted)
+/// when this core is full or the process's descriptors are down to the
+/// reserve kept for upstream connections.
+fn admit(ctx: &Rc<CoreCtx>, stream: TcpStream, peer: SocketAddr, info: &Rc<ListenerInfo>) {
+    let max = ctx.snapshot().config.server.max_connections_per_core;
+    if ctx.conns.len() >= max {
+        ctx.stats().connections_refused.inc();
+        return;
+    }
+    let Some(permit) = ClientPermit::take(ctx) else {
+        ctx.stats().connections_refused_fd.inc();
+        return;
+    };
+    // Heads and small bodies go out in one write; don't let Nagle hold them.
+    let _ = stream.set_nodelay(true);
+    let fd = stream.as_raw_fd();
+    let panicked = {
+        let ctx = ctx.clone();
+        move || {
+            ctx.stats().connection_panics.inc();
+            ctx.stats().connections_active.set(ctx.conns.len() as u64);
+        }
+    };
+    let (ctx, info) = (ctx.clone(), info.clone());
+    if info.tls {
+        monoio::spawn(Contained::new(
+            async move {
+                serve_tls(ctx, stream, fd, peer, info).await;
+                drop(permit);
+            },
+            panicked,
+        ));
+    } else {
+        monoio::spawn(Contained::new(
+            async move {
+                crate::proxy::serve(ctx, stream, fd, peer, info).await;
+                drop(permit);
+            },
+            panicked,
+        ));
+    }
+}
+
+/// One client connection counted against the process-wide cap; released
+/// when dropped, after the connection's socket is closed.
+struct ClientPermit {
+    ctx: Rc<CoreCtx>,
+}
+
+impl ClientPermit {
+    fn take(ctx: &Rc<CoreCtx>) -> Option<ClientPermit> {
+        ctx.shared
+            .fd_budget
+            .try_admit()
+            .then(|| ClientPermit { ctx: ctx.clone() })
+    }
+}
+
+impl Drop for ClientPermit {
+    fn drop(&mut self) {
+        self.ctx.shared.fd_budget.release();
     }
 }
 
@@ -181,6 +231,7 @@ async fn drain(ctx: &CoreCtx) {
 /// Closes pooled upstream connections that outlived their idle timeout even
 /// when no request comes to find them.
 async fn sweep_pool(ctx: Rc<CoreCtx>) {
+    let mut trims_left = 0u32;
     loop {
         monoio::time::sleep(Duration::from_secs(1)).await;
         let snap = ctx.snapshot();
@@ -193,6 +244,33 @@ async fn sweep_pool(ctx: Rc<CoreCtx>) {
         ctx.pool
             .borrow_mut()
             .evict_expired(std::time::Instant::now(), timeout_of);
+        drop(snap);
+        release_after_burst(&ctx, &mut trims_left);
+    }
+}
+
+/// Connections closed since the last sweep that make returning memory to
+/// the OS worth its cost (a walk of the allocator's arenas).
+const BURST_CLOSED_MIN: usize = 256;
+
+/// Sweeps that return memory after a burst: some is freed a little later
+/// than the connections close (the runtime compacts its I/O operation
+/// table in batches), so the sweeps after the burst trim again.
+const TRIMS_PER_BURST: u32 = 3;
+
+/// After many connections closed, frees most pooled buffers and gives the
+/// freed heap back to the OS; otherwise the memory of a burst would stay
+/// resident for the life of the process.
+fn release_after_burst(ctx: &CoreCtx, trims_left: &mut u32) {
+    let peak = ctx.conns.take_peak();
+    if peak.saturating_sub(ctx.conns.len()) >= BURST_CLOSED_MIN {
+        *trims_left = TRIMS_PER_BURST;
+        ctx.bufs.shrink_to(ctx.bufs.max_free() / 4);
+        ctx.heads.shrink_to(ctx.heads.max_free() / 4);
+    }
+    if *trims_left > 0 {
+        *trims_left -= 1;
+        super::sys::trim_heap();
     }
 }
 

@@ -44,6 +44,10 @@ pub const MAX_REASONS: usize = 96;
 pub struct CoreStats {
     pub connections_accepted: Counter,
     pub connections_refused: Counter,
+    /// Client connections closed at once to keep the upstream descriptor reserve.
+    pub connections_refused_fd: Counter,
+    /// Connection tasks that panicked; the panic closed that connection only.
+    pub connection_panics: Counter,
     pub connections_active: Counter,
     pub requests: Counter,
     /// Responses sent to clients by status class: index 1..=5 for 1xx..5xx.
@@ -78,6 +82,8 @@ impl Default for CoreStats {
         CoreStats {
             connections_accepted: Counter::default(),
             connections_refused: Counter::default(),
+            connections_refused_fd: Counter::default(),
+            connection_panics: Counter::default(),
             connections_active: Counter::default(),
             requests: Counter::default(),
             responses_by_class: Default::default(),

@@ -9,6 +9,8 @@ pub struct Info<'a> {
     pub config_generation: u64,
     /// Labels for `CoreStats::rejected`, by index.
     pub reject_reasons: &'a [&'a str],
+    /// Client connections the descriptor limit admits across all workers.
+    pub client_connections_max: usize,
 }
 
 /// Picks one counter out of a core's slot.
@@ -39,9 +41,9 @@ pub fn render(stats: &Stats, info: &Info) -> String {
             |c| &c.connections_accepted,
         ),
         (
-            "connections_refused_total",
-            "Client connections closed at once: max_connections_per_core reached.",
-            |c| &c.connections_refused,
+            "connection_panics_total",
+            "Connection tasks that panicked; only that connection was closed.",
+            |c| &c.connection_panics,
         ),
         ("requests_total", "Request heads parsed and handled.", |c| {
             &c.requests
@@ -100,6 +102,7 @@ pub fn render(stats: &Stats, info: &Info) -> String {
         "Client connections open now.",
         |c| &c.connections_active,
     );
+    render_refused(&mut out, stats, info);
     metric(
         &mut out,
         "ringgate_responses_total",
@@ -136,6 +139,41 @@ pub fn render(stats: &Stats, info: &Info) -> String {
     );
     let _ = writeln!(out, "ringgate_workers {}", stats.cores().len());
     out
+}
+
+/// Refused client connections by reason, and the instance-wide cap that
+/// `fd_reserve` refusals enforce.
+fn render_refused(out: &mut String, stats: &Stats, info: &Info) {
+    metric(
+        out,
+        "ringgate_connections_refused_total",
+        "counter",
+        "Client connections closed at once, by reason: max_connections_per_core \
+         reached, or the file descriptors kept for upstream connections (fd_reserve).",
+    );
+    let reasons: [(&str, Field); 2] = [
+        ("max_connections_per_core", |c| &c.connections_refused),
+        ("fd_reserve", |c| &c.connections_refused_fd),
+    ];
+    for (reason, f) in reasons {
+        let n = stats.sum(f);
+        let _ = writeln!(
+            out,
+            "ringgate_connections_refused_total{{reason=\"{reason}\"}} {n}"
+        );
+    }
+    metric(
+        out,
+        "ringgate_client_connections_max",
+        "gauge",
+        "Client connections admitted at once across all workers (the file descriptor \
+         limit less limits.fd_reserve_percent for upstream connections).",
+    );
+    let _ = writeln!(
+        out,
+        "ringgate_client_connections_max {}",
+        info.client_connections_max
+    );
 }
 
 fn render_ratelimit(out: &mut String, stats: &Stats) {
@@ -230,6 +268,7 @@ mod tests {
             &Info {
                 config_generation: 7,
                 reject_reasons: &["other", "no_route"],
+                client_connections_max: 9,
             },
         );
         assert!(text.contains("ringgate_requests_total 7\n"), "{text}");
@@ -237,6 +276,9 @@ mod tests {
         assert!(text.contains("ringgate_rejected_total{reason=\"other\"} 0\n"));
         assert!(text.contains("ringgate_responses_total{class=\"4xx\"} 1\n"));
         assert!(text.contains("ringgate_config_generation 7\n"));
+        assert!(text.contains("ringgate_connections_refused_total{reason=\"fd_reserve\"} 0\n"));
+        assert!(text.contains("ringgate_client_connections_max 9\n"));
+        assert!(text.contains("ringgate_connection_panics_total 0\n"));
         assert!(text.contains("ringgate_tls_handshake_failures_total 0\n"));
         assert!(text.contains("# TYPE ringgate_tls_resumed_total counter\n"));
         assert!(text.contains("# TYPE ringgate_connections_active gauge\n"));

@@ -47,13 +47,28 @@ impl Gateway {
     /// `start` with extra environment variables for the gateway process
     /// (secrets named by `secret_env`), leaving the test process's own alone.
     pub fn start_with_env(toml: &str, env: &[(&str, &str)]) -> Gateway {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ringgate"));
+        cmd.envs(env.iter().copied());
+        Gateway::start_command(toml, cmd)
+    }
+
+    /// `start` with the gateway's file descriptor limit (soft and hard) set
+    /// to `nofile`, so it cannot raise it.
+    pub fn start_with_nofile(toml: &str, nofile: u32) -> Gateway {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("ulimit -n {nofile} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_ringgate"));
+        Gateway::start_command(toml, cmd)
+    }
+
+    fn start_command(toml: &str, mut cmd: Command) -> Gateway {
         let dir = tempdir::TempDir::new();
         let path = dir.0.join("ringgate.toml");
         std::fs::write(&path, toml).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ringgate"))
+        let mut child = cmd
             .args(["run", "--config"])
             .arg(&path)
-            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

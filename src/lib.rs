@@ -19,6 +19,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod context;
 pub mod filter;
 pub mod http;
 pub mod proxy;
@@ -27,5 +28,6 @@ pub mod route;
 pub mod runtime;
 pub mod snapshot;
 pub mod stats;
+pub mod sys;
 pub mod tls;
 pub mod upstream;

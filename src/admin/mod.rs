@@ -10,10 +10,11 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::context::Shared;
+use crate::http::write_error_response;
 use crate::http::{Limits, ParseStatus, RequestParser};
-use crate::proxy::error::{write_error_response, REJECT_REASONS};
-use crate::runtime::Shared;
 use crate::stats::prometheus;
+use crate::stats::reasons::REJECT_REASONS;
 
 /// A running admin listener; `stop` ends its thread.
 pub struct Admin {

@@ -29,6 +29,7 @@
 mod chars;
 mod chunked;
 mod error;
+mod error_response;
 mod fast;
 mod header;
 mod request;
@@ -41,6 +42,7 @@ mod write;
 
 pub use chunked::{ChunkError, ChunkErrorKind, ChunkProgress, ChunkedDecoder};
 pub use error::{ParseError, ParseErrorKind};
+pub use error_response::{status_text, write_error_response, write_error_response_with};
 pub use header::{BodyFraming, ConnectionTokens, Header, Span};
 pub use request::{Limits, Method, RequestHead, RequestParser, TargetForm};
 pub use response::{ResponseHead, ResponseParser};

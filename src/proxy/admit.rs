@@ -10,6 +10,7 @@ use super::exchange::Scratch;
 use super::head::{self, Downstream, Forwarding};
 use super::io::Inbound;
 use super::ClientStream;
+use crate::context::CoreCtx;
 use crate::filter::limit::{self, RateRequest};
 use crate::filter::{Admission, RouteRules};
 use crate::http::{
@@ -18,7 +19,6 @@ use crate::http::{
 };
 use crate::ratelimit::{Outcome, Pending, RateHeaders};
 use crate::route::{self, RouteMatch};
-use crate::runtime::CoreCtx;
 use crate::snapshot::Snapshot;
 
 /// The request body still to come from the client after its head.

@@ -6,15 +6,17 @@
 use std::time::Instant;
 
 use super::admit;
-use super::error::{reason_index, write_error_response_with, ProxyError};
+use super::error::ProxyError;
 use super::forward::{self, Unforwarded};
 use super::head::Downstream;
 use super::io::{write_vec, Inbound};
 use super::relay;
 use super::ClientStream;
+use crate::context::CoreCtx;
+use crate::http::write_error_response_with;
 use crate::http::{BodyFraming, RequestHead, ResponseHead};
-use crate::runtime::CoreCtx;
 use crate::snapshot::Snapshot;
+use crate::stats::reasons::reason_index;
 use crate::upstream::UpstreamStream;
 
 /// Per-connection buffers reused across its requests.

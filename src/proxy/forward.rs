@@ -14,8 +14,8 @@ use super::exchange::Scratch;
 use super::io::{write_vec, Inbound, IoFail};
 use super::upstream::{acquire, Acquired};
 use super::ClientStream;
+use crate::context::CoreCtx;
 use crate::http::{ParseStatus, ResponseHead, ResponseParser, Version};
-use crate::runtime::CoreCtx;
 use crate::snapshot::Snapshot;
 use crate::upstream::UpstreamStream;
 

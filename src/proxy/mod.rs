@@ -32,11 +32,10 @@ use monoio_rustls::ServerTlsStream;
 use self::error::ProxyError;
 use self::exchange::{Next, Scratch};
 use self::io::{Inbound, IoFail};
-use crate::http::{
-    Limits, ParseError, ParseErrorKind, ParseStatus, RequestHead, RequestParser, ResponseHead,
-};
-use crate::runtime::conns::ConnSlot;
-use crate::runtime::{CoreCtx, ListenerInfo};
+use crate::context::bufs::Heads;
+use crate::context::conns::ConnSlot;
+use crate::context::{CoreCtx, ListenerInfo};
+use crate::http::{Limits, ParseError, ParseErrorKind, ParseStatus, RequestHead, RequestParser};
 use crate::snapshot::Snapshot;
 
 /// What a client connection can be: plain TCP, or TLS over it. `Split` so
@@ -66,15 +65,6 @@ impl WaitReadable for ServerTlsStream<TcpStream> {
     fn readable(&self) -> Option<impl Future<Output = std::io::Result<()>> + '_> {
         None::<std::future::Ready<std::io::Result<()>>>
     }
-}
-
-/// A request's parsed head and the response head relayed for it: 1.7 KB
-/// that an idle connection needn't hold, pooled per core like the buffers.
-/// Parsed in place and reused: a head moved around costs more than parsing.
-#[derive(Default)]
-pub struct Heads {
-    req: RequestHead,
-    resp: ResponseHead,
 }
 
 /// Serves one client connection until it closes, errs, idles out or the

@@ -14,8 +14,8 @@ use super::forward::{recycle, Upstreamed};
 use super::head::{self, ClientFraming};
 use super::io::{write_vec, Inbound};
 use super::ClientStream;
+use crate::context::CoreCtx;
 use crate::http::{BodyFraming, ChunkedDecoder, ResponseHead};
-use crate::runtime::CoreCtx;
 use crate::snapshot::Snapshot;
 use crate::upstream::UpstreamStream;
 

@@ -15,10 +15,10 @@ use arc_swap::ArcSwap;
 use super::scripted::Scripted;
 use super::serve;
 use crate::config::Draft;
+use crate::context::fds::FdBudget;
+use crate::context::shutdown::Shutdown;
+use crate::context::{CoreCtx, ListenerInfo, Shared};
 use crate::ratelimit::broker::Broker;
-use crate::runtime::fds::FdBudget;
-use crate::runtime::shutdown::Shutdown;
-use crate::runtime::{CoreCtx, ListenerInfo, Shared};
 use crate::snapshot::Snapshot;
 use crate::stats::Stats;
 

@@ -11,7 +11,7 @@ use monoio::net::TcpStream;
 use monoio_rustls::TlsConnector;
 
 use super::error::ProxyError;
-use crate::runtime::CoreCtx;
+use crate::context::CoreCtx;
 use crate::snapshot::Snapshot;
 use crate::tls::ClientTls;
 use crate::upstream::{connect_log, UpstreamStream};

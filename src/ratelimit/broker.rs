@@ -43,7 +43,7 @@ impl Grant {
     }
 }
 
-/// All limits' instance-wide budgets. Lives in `runtime::Shared` and
+/// All limits' instance-wide budgets. Lives in `context::Shared` and
 /// survives reloads: a limit keeps its budget while its rule is unchanged.
 pub struct Broker {
     /// The clock every core measures `now` against (windows align to it).

@@ -145,7 +145,7 @@ enum Msg {
     },
 }
 
-/// The cores' handle on the limiter thread (in `runtime::Shared`).
+/// The cores' handle on the limiter thread (in `context::Shared`).
 pub struct RedisLink {
     pub spec: RedisSpec,
     tx: Mutex<Sender<Msg>>,

@@ -10,19 +10,6 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-/// One configured listen address, as every worker sees it.
-#[derive(Debug, Clone)]
-pub struct ListenerInfo {
-    pub name: String,
-    /// The bound address (port 0 in the config is replaced by the real port).
-    pub addr: SocketAddr,
-    /// Index in `config.listeners` (and `Snapshot::listener_tls`).
-    pub index: usize,
-    /// Terminates TLS (fixed at start-up, like the address): forwarded
-    /// requests say `proto=https`.
-    pub tls: bool,
-}
-
 fn bind_one(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
@@ -135,7 +122,7 @@ fn lock_address(addr: SocketAddr) -> io::Result<Option<File>> {
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return Ok(None),
         Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
     };
-    if super::sys::try_lock_exclusive(file.as_raw_fd())? {
+    if crate::sys::try_lock_exclusive(file.as_raw_fd())? {
         Ok(Some(file))
     } else {
         Err(in_use(&format!(

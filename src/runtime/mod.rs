@@ -2,14 +2,8 @@
 //! pinned worker per core, and runs the control loop on the calling thread
 //! (signals: SIGTERM/SIGINT drain and stop, SIGHUP reloads the config).
 
-mod bufs;
-pub mod conns;
 pub mod contain;
-mod core;
-pub mod fds;
 pub mod listener;
-pub mod shutdown;
-pub mod sys;
 mod worker;
 
 use std::io;
@@ -22,34 +16,16 @@ use arc_swap::ArcSwap;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-pub use self::core::CoreCtx;
-pub use self::listener::ListenerInfo;
-use self::shutdown::Shutdown;
 use self::worker::{Driver, WorkerSpec};
 use crate::config::{IoDriver, Workers};
+use crate::context::fds::{self, FdBudget};
+use crate::context::shutdown::Shutdown;
+use crate::context::{ListenerInfo, Shared};
 use crate::ratelimit::broker::Broker;
 use crate::ratelimit::redis::RedisLink;
 use crate::snapshot::Snapshot;
 use crate::stats::Stats;
-
-/// What the cores share (docs/ARCHITECTURE.md, threads and shared state): the config snapshot, stats slots,
-/// the rate-limit budgets cores lease from, and the shutdown signal.
-pub struct Shared {
-    pub snapshot: ArcSwap<Snapshot>,
-    /// Mirrors `snapshot.generation` so cores notice a reload with one load.
-    pub generation: AtomicU64,
-    pub stats: Stats,
-    pub shutdown: Shutdown,
-    /// Instance-wide rate-limit budgets (locked once per lease, never per request).
-    pub broker: Broker,
-    /// The Redis limiter thread, when `[redis]` has an address (started
-    /// once; `[redis]` changes need a restart).
-    pub redis: Option<Arc<RedisLink>>,
-    /// Worker count: cores sharing each instance budget.
-    pub workers: usize,
-    /// Client connections across all workers against the descriptor limit.
-    pub fd_budget: fds::FdBudget,
-}
+use crate::sys;
 
 /// How many workers to run: the configured count, else one per CPU listed
 /// in `server.cpus`, else one per CPU this process may use.
@@ -184,7 +160,7 @@ pub fn run(snapshot: Snapshot, config_path: Option<PathBuf>, opts: RunOptions) -
         broker: Broker::default(),
         redis,
         workers,
-        fd_budget: fds::FdBudget::new(client_cap),
+        fd_budget: FdBudget::new(client_cap),
     });
     let admin = match &shared.snapshot.load().config.admin.address {
         Some(addr) => {

@@ -11,9 +11,9 @@ use std::time::Duration;
 use monoio::net::{TcpListener, TcpStream};
 
 use super::contain::Contained;
-use super::core::CoreCtx;
-use super::listener::ListenerInfo;
 use super::Shared;
+use crate::context::CoreCtx;
+use crate::context::ListenerInfo;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Driver {
@@ -270,7 +270,7 @@ fn release_after_burst(ctx: &CoreCtx, trims_left: &mut u32) {
     }
     if *trims_left > 0 {
         *trims_left -= 1;
-        super::sys::trim_heap();
+        crate::sys::trim_heap();
     }
 }
 

@@ -6,6 +6,7 @@
 //! control thread, `/metrics`) sum the slots; a sum may lag by an increment.
 
 pub mod prometheus;
+pub mod reasons;
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 

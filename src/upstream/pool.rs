@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use ahash::AHashMap;
 
 use super::UpstreamStream;
-use crate::runtime::sys::{self, Peek};
+use crate::sys::{self, Peek};
 
 struct Idle {
     stream: UpstreamStream,

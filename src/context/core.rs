@@ -10,7 +10,7 @@ use std::time::Duration;
 use monoio_rustls::TlsAcceptor;
 use rustls::server::ServerSessionMemoryCache;
 
-use super::bufs::{BufPool, FreeList};
+use super::bufs::{BufPool, FreeList, Heads};
 use super::conns::ConnRegistry;
 use super::Shared;
 use crate::filter::auth::cache::TokenCache;
@@ -45,7 +45,7 @@ pub struct CoreCtx {
     pub conns: Rc<ConnRegistry>,
     pub bufs: BufPool,
     /// Request and response heads, held only while a request is handled.
-    pub heads: FreeList<crate::proxy::Heads>,
+    pub heads: FreeList<Heads>,
     pub draining: Cell<bool>,
     /// Verified JWTs of this core; follows the snapshot generation itself.
     pub tokens: RefCell<TokenCache>,

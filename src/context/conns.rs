@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use super::sys;
+use crate::sys;
 
 /// A connection's entry; the connection flips `idle` around its keep-alive wait.
 #[derive(Debug)]

@@ -133,11 +133,14 @@ pub async fn serve<C: ClientStream + WaitReadable>(
             Ok(false) => break,
             Err(e) => {
                 // After a bad head the stream can't be trusted: answer, close.
-                exchange::reject(&ctx, &mut client, &mut scratch, e, false).await;
+                Box::pin(exchange::reject(&ctx, &mut client, &mut scratch, e, false)).await;
                 break;
             }
         };
-        let next = exchange::exchange(
+        // Boxed: an exchange's state is most of a connection task's size,
+        // and an idle connection should not carry it (one allocation per
+        // request, freed when it ends).
+        let next = Box::pin(exchange::exchange(
             &ctx,
             &snap,
             &mut client,
@@ -145,7 +148,7 @@ pub async fn serve<C: ClientStream + WaitReadable>(
             head,
             resp,
             &downstream,
-        )
+        ))
         .await;
         match next {
             Next::KeepAlive => continue,
@@ -161,7 +164,10 @@ pub async fn serve<C: ClientStream + WaitReadable>(
         ctx.heads.put(h);
     }
     match tunnel {
-        Some(up) => tunnel::run(client, up, snap.config.timeouts.upstream_idle.get()).await,
+        Some(up) => {
+            let idle = snap.config.timeouts.upstream_idle.get();
+            Box::pin(tunnel::run(client, up, idle)).await
+        }
         None => ctx.bufs.put(client.buf),
     }
     drop(guard);

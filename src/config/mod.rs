@@ -11,6 +11,8 @@ mod keypath;
 mod load;
 pub mod schema;
 mod spans;
+#[cfg(test)]
+pub mod testing;
 pub mod units;
 mod validate;
 

@@ -5,50 +5,42 @@ use std::cell::RefCell;
 
 use crate::http::{RequestHead, ResponseHead};
 
+/// A core's free buffers of one size (`buf_bytes`).
 pub struct BufPool {
-    free: RefCell<Vec<Vec<u8>>>,
+    free: FreeList<Vec<u8>>,
     buf_bytes: usize,
-    max_free: usize,
 }
 
 impl BufPool {
     pub fn new(buf_bytes: usize, max_free: usize) -> Self {
         BufPool {
-            free: RefCell::new(Vec::new()),
+            free: FreeList::new(max_free),
             buf_bytes,
-            max_free,
         }
     }
 
     /// An empty buffer with at least the configured capacity.
     pub fn get(&self) -> Vec<u8> {
-        match self.free.borrow_mut().pop() {
-            Some(b) => b,
-            None => Vec::with_capacity(self.buf_bytes),
-        }
+        self.free
+            .take()
+            .unwrap_or_else(|| Vec::with_capacity(self.buf_bytes))
     }
 
     /// Returns a buffer; one of the wrong size (config changed) is dropped.
     pub fn put(&self, mut buf: Vec<u8>) {
-        if buf.capacity() != self.buf_bytes {
-            return;
-        }
-        let mut free = self.free.borrow_mut();
-        if free.len() < self.max_free {
+        if buf.capacity() == self.buf_bytes {
             buf.clear();
-            free.push(buf);
+            self.free.put(buf);
         }
     }
 
     /// Frees all but `keep` free buffers (after a burst of connections).
     pub fn shrink_to(&self, keep: usize) {
-        let mut free = self.free.borrow_mut();
-        free.truncate(keep);
-        free.shrink_to_fit();
+        self.free.shrink_to(keep);
     }
 
     pub fn max_free(&self) -> usize {
-        self.max_free
+        self.free.max_free()
     }
 
     pub fn buf_bytes(&self) -> usize {
@@ -56,13 +48,13 @@ impl BufPool {
     }
 }
 
-/// A per-core free list of reusable boxed values (at most `max_free` kept).
+/// A per-core free list of reusable values (at most `max_free` kept).
 pub struct FreeList<T> {
-    free: RefCell<Vec<Box<T>>>,
+    free: RefCell<Vec<T>>,
     max_free: usize,
 }
 
-impl<T: Default> FreeList<T> {
+impl<T> FreeList<T> {
     pub fn new(max_free: usize) -> Self {
         FreeList {
             free: RefCell::new(Vec::new()),
@@ -71,11 +63,11 @@ impl<T: Default> FreeList<T> {
     }
 
     /// A value left as its last user left it (callers reset what they use).
-    pub fn get(&self) -> Box<T> {
-        self.free.borrow_mut().pop().unwrap_or_default()
+    pub fn take(&self) -> Option<T> {
+        self.free.borrow_mut().pop()
     }
 
-    pub fn put(&self, value: Box<T>) {
+    pub fn put(&self, value: T) {
         let mut free = self.free.borrow_mut();
         if free.len() < self.max_free {
             free.push(value);
@@ -124,18 +116,19 @@ mod tests {
 
     #[test]
     fn free_list_reuses_up_to_its_bound() {
-        let l: FreeList<u64> = FreeList::new(1);
-        let (mut a, b) = (l.get(), l.get());
+        let l: FreeList<Box<u64>> = FreeList::new(1);
+        let get = || l.take().unwrap_or_default();
+        let (mut a, b) = (get(), get());
         *a = 7;
         let ptr: *const u64 = &*a;
         l.put(a);
         l.put(b);
-        let again = l.get();
+        let again = get();
         assert_eq!(&*again as *const u64, ptr);
         assert_eq!(*again, 7, "handed back as left");
         l.put(again);
         l.shrink_to(0);
-        assert_eq!(*l.get(), 0, "a new value once shrunk");
+        assert_eq!(*get(), 0, "a new value once shrunk");
     }
 
     #[test]

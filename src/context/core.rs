@@ -45,7 +45,7 @@ pub struct CoreCtx {
     pub conns: Rc<ConnRegistry>,
     pub bufs: BufPool,
     /// Request and response heads, held only while a request is handled.
-    pub heads: FreeList<Heads>,
+    pub heads: FreeList<Box<Heads>>,
     pub draining: Cell<bool>,
     /// Verified JWTs of this core; follows the snapshot generation itself.
     pub tokens: RefCell<TokenCache>,

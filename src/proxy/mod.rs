@@ -123,7 +123,8 @@ pub async fn serve<C: ClientStream + WaitReadable>(
         {
             break;
         }
-        let Heads { req: head, resp } = &mut **heads.get_or_insert_with(|| ctx.heads.get());
+        let Heads { req: head, resp } =
+            &mut **heads.get_or_insert_with(|| ctx.heads.take().unwrap_or_default());
         match read_head(&snap, &mut client, &mut parser, &guard.slot, head).await {
             Ok(true) => {
                 if scratch.up_buf.capacity() == 0 {

@@ -1,6 +1,7 @@
 //! The build of a whole config: every feature's errors in one list, each
 //! with its key path and line; what builds is what the cores get.
 
+use crate::config::testing::{self, at, expect_errors};
 use std::path::Path;
 
 use super::*;
@@ -25,22 +26,11 @@ fn build(text: &str) -> Result<Snapshot, ConfigErrors> {
 }
 
 fn errors_of(text: &str) -> Vec<ConfigError> {
-    match build(text) {
-        Ok(_) => panic!("expected errors in:\n{text}"),
-        Err(ConfigErrors(errors)) => errors,
-    }
+    expect_errors(text, build(text))
 }
 
-/// (path, line) of each error.
 fn located(text: &str) -> Vec<(String, Option<usize>)> {
-    errors_of(text)
-        .into_iter()
-        .map(|e| (e.path, e.line))
-        .collect()
-}
-
-fn at(path: &str, line: usize) -> (String, Option<usize>) {
-    (path.to_string(), Some(line))
+    testing::located(errors_of(text))
 }
 
 /// Building the snapshot also loads what the configs reference (the demo

@@ -3,6 +3,7 @@ use crate::config::schema::{
     ClusterConfig, ForwardedHeaders, IoDriver, ListenerConfig, LoadBalancing, RateLimitConfig,
     RouteConfig, Workers,
 };
+use crate::config::testing::{self, at, expect_errors};
 use crate::config::units::{ByteSize, Duration};
 
 const MINIMAL: &str = r#"
@@ -20,22 +21,11 @@ cluster = "demo"
 "#;
 
 fn errors_of(text: &str) -> Vec<ConfigError> {
-    match parse_str(text) {
-        Ok(_) => panic!("expected errors in:\n{text}"),
-        Err(ConfigErrors(errors)) => errors,
-    }
+    expect_errors(text, parse_str(text))
 }
 
-/// (path, line) of each error.
 fn located(text: &str) -> Vec<(String, Option<usize>)> {
-    errors_of(text)
-        .into_iter()
-        .map(|e| (e.path, e.line))
-        .collect()
-}
-
-fn at(path: &str, line: usize) -> (String, Option<usize>) {
-    (path.to_string(), Some(line))
+    testing::located(errors_of(text))
 }
 
 #[test]

@@ -138,18 +138,20 @@ pub async fn serve<C: ClientStream + WaitReadable>(
             }
         };
         // Boxed: an exchange's state is most of a connection task's size,
-        // and an idle connection should not carry it (one allocation per
-        // request, freed when it ends).
-        let next = Box::pin(exchange::exchange(
-            &ctx,
-            &snap,
-            &mut client,
-            &mut scratch,
-            head,
-            resp,
-            &downstream,
-        ))
-        .await;
+        // and an idle connection should not carry it. The block comes from
+        // the core's pool and goes back when the exchange ends.
+        let next = ctx
+            .frames
+            .pin(exchange::exchange(
+                &ctx,
+                &snap,
+                &mut client,
+                &mut scratch,
+                head,
+                resp,
+                &downstream,
+            ))
+            .await;
         match next {
             Next::KeepAlive => continue,
             Next::Close => break,

@@ -110,6 +110,8 @@ pub async fn serve<C: ClientStream + WaitReadable>(
             snap = current;
             parser = RequestParser::new(limits_of(&snap));
         }
+        // Whether the stream just reported bytes to read (see `park`).
+        let mut ready = false;
         if client.buffered() == 0
             && !park(
                 &ctx,
@@ -118,13 +120,14 @@ pub async fn serve<C: ClientStream + WaitReadable>(
                 &mut scratch,
                 &mut heads,
                 &guard.slot,
+                &mut ready,
             )
             .await
         {
             break;
         }
         let Heads { req: head, resp } = &mut **heads.get_or_insert_with(|| ctx.heads.get());
-        match read_head(&snap, &mut client, &mut parser, &guard.slot, head).await {
+        match read_head(&snap, &mut client, &mut parser, &guard.slot, head, ready).await {
             Ok(true) => {
                 if scratch.up_buf.capacity() == 0 {
                     scratch.up_buf = ctx.bufs.get();
@@ -180,8 +183,9 @@ pub async fn serve<C: ClientStream + WaitReadable>(
 /// buffers (and, where the stream can tell readiness, its heads) back to
 /// the core's pools and waits up to `client_idle` for the next request
 /// holding none of them (an idle keep-alive connection then costs no buffer
-/// memory). Then takes a client buffer for the read. False: the connection ended while idle (closed,
-/// idled out, or shut down by a drain).
+/// memory). Then takes a client buffer for the read; `ready` says the
+/// stream reported bytes (or its end) to read. False: the connection ended
+/// while idle (closed, idled out, or shut down by a drain).
 async fn park<C: ClientStream + WaitReadable>(
     ctx: &CoreCtx,
     snap: &Snapshot,
@@ -189,9 +193,10 @@ async fn park<C: ClientStream + WaitReadable>(
     scratch: &mut Scratch,
     heads: &mut Option<Box<Heads>>,
     slot: &ConnSlot,
+    ready: &mut bool,
 ) -> bool {
     ctx.bufs.put(mem::take(&mut scratch.up_buf));
-    if let Some(ready) = client.stream.readable() {
+    if let Some(readable) = client.stream.readable() {
         ctx.bufs.put(mem::take(&mut client.buf));
         if let Some(h) = heads.take() {
             ctx.heads.put(h);
@@ -199,11 +204,12 @@ async fn park<C: ClientStream + WaitReadable>(
         client.pos = 0;
         let deadline = Instant::now() + snap.config.timeouts.client_idle.get();
         slot.set_idle(true);
-        let waited = monoio::time::timeout_at(deadline.into(), ready).await;
+        let waited = monoio::time::timeout_at(deadline.into(), readable).await;
         slot.set_idle(false);
         if !matches!(waited, Ok(Ok(()))) {
             return false;
         }
+        *ready = true;
     }
     if client.buf.capacity() == 0 {
         client.buf = ctx.bufs.get();
@@ -222,13 +228,15 @@ fn limits_of(snap: &Snapshot) -> Limits {
 
 /// Reads until a whole request head is parsed into `head` (`Ok(true)`).
 /// `Ok(false)` is a clean end: the client closed, or stayed idle past
-/// `client_idle`, between requests.
+/// `client_idle`, between requests. `ready`: the stream just reported bytes
+/// to read, so the first read needs no deadline.
 async fn read_head<C: ClientStream>(
     snap: &Snapshot,
     client: &mut Inbound<C>,
     parser: &mut RequestParser,
     slot: &ConnSlot,
     head: &mut RequestHead,
+    mut ready: bool,
 ) -> Result<bool, ProxyError> {
     parser.reset();
     let t = &snap.config.timeouts;
@@ -247,9 +255,14 @@ async fn read_head<C: ClientStream>(
                 Err(e) => return Err(ProxyError::BadRequest(e)),
             }
         }
-        slot.set_idle(!started);
-        let filled = client.fill(deadline).await;
-        slot.set_idle(false);
+        let filled = if mem::take(&mut ready) {
+            client.fill_ready().await
+        } else {
+            slot.set_idle(!started);
+            let filled = client.fill(deadline).await;
+            slot.set_idle(false);
+            filled
+        };
         match filled {
             Ok(_) if !started => {
                 started = true;

@@ -222,7 +222,8 @@ impl<'s, 'p> Search<'s, 'p> {
         };
         let tail = ((pos + 1) as u32, self.path.len() as u32);
         self.offer(&node.catch_alls, Some(Some(tail)));
-        let seg_len = memchr::memchr(b'/', after).unwrap_or(after.len());
+        // Segments are short: a plain loop beats a memchr call.
+        let seg_len = after.iter().position(|&b| b == b'/').unwrap_or(after.len());
         let seg = after.get(..seg_len).unwrap_or_default();
         let next = pos + 1 + seg_len;
         if let Some(&child) = node.literal.get(seg) {

@@ -236,17 +236,19 @@ async fn read_head<C: ClientStream>(
     parser: &mut RequestParser,
     slot: &ConnSlot,
     head: &mut RequestHead,
-    mut ready: bool,
+    ready: bool,
 ) -> Result<bool, ProxyError> {
     parser.reset();
     let t = &snap.config.timeouts;
     let mut started = client.buffered() > 0;
-    let mut deadline = Instant::now()
-        + if started {
-            t.client_header.get()
-        } else {
-            t.client_idle.get()
-        };
+    // A ready read has no deadline; the first one is set after it.
+    let mut deadline = if ready {
+        None
+    } else if started {
+        Some(Instant::now() + t.client_header.get())
+    } else {
+        Some(Instant::now() + t.client_idle.get())
+    };
     loop {
         if started {
             match parser.parse_into(client.data(), head) {
@@ -255,18 +257,19 @@ async fn read_head<C: ClientStream>(
                 Err(e) => return Err(ProxyError::BadRequest(e)),
             }
         }
-        let filled = if mem::take(&mut ready) {
-            client.fill_ready().await
-        } else {
-            slot.set_idle(!started);
-            let filled = client.fill(deadline).await;
-            slot.set_idle(false);
-            filled
+        let filled = match deadline {
+            None => client.fill_ready().await,
+            Some(deadline) => {
+                slot.set_idle(!started);
+                let filled = client.fill(deadline).await;
+                slot.set_idle(false);
+                filled
+            }
         };
         match filled {
             Ok(_) if !started => {
                 started = true;
-                deadline = Instant::now() + t.client_header.get();
+                deadline = Some(Instant::now() + t.client_header.get());
             }
             Ok(_) => {}
             Err(IoFail::Eof | IoFail::Io) if !started => return Ok(false),

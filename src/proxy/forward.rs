@@ -144,7 +144,11 @@ async fn send_and_receive<C: ClientStream>(
     let t = &snap.config.timeouts;
     let client_pause = t.client_body.get();
     let upstream_pause = t.upstream_idle.get();
-    send_continue(client, scratch, a, client_pause).await?;
+    // The body steps are awaited only when there is a body: a future per
+    // step costs the common bodiless request more than the check.
+    if a.expect_continue {
+        send_continue(client, scratch, a, client_pause).await?;
+    }
     // Keep `out` intact until a response arrives: a retry re-sends it.
     let mut head = std::mem::take(&mut scratch.out);
     let sent = write_vec(&mut up.stream, &mut head, Instant::now() + upstream_pause).await;
@@ -157,7 +161,9 @@ async fn send_and_receive<C: ClientStream>(
         write: upstream_pause,
     };
     let stream_bytes = snap.config.limits.stream_buffer_bytes.as_usize();
-    send_body(client, up, &mut a.body, pauses, stream_bytes).await?;
+    if a.body.pending() {
+        send_body(client, up, &mut a.body, pauses, stream_bytes).await?;
+    }
     receive_head(snap, a, up, resp).await
 }
 

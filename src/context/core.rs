@@ -12,6 +12,7 @@ use rustls::server::ServerSessionMemoryCache;
 
 use super::bufs::{BufPool, FreeList, Heads};
 use super::conns::ConnRegistry;
+use super::frames::FramePool;
 use super::Shared;
 use crate::filter::auth::cache::TokenCache;
 use crate::ratelimit::CoreLimiter;
@@ -46,6 +47,8 @@ pub struct CoreCtx {
     pub bufs: BufPool,
     /// Request and response heads, held only while a request is handled.
     pub heads: FreeList<Box<Heads>>,
+    /// Blocks for requests' boxed exchange state, held only while one runs.
+    pub frames: FramePool,
     pub draining: Cell<bool>,
     /// Verified JWTs of this core; follows the snapshot generation itself.
     pub tokens: RefCell<TokenCache>,
@@ -73,6 +76,7 @@ impl CoreCtx {
             conns: Rc::new(ConnRegistry::default()),
             bufs: BufPool::new(buf_bytes, FREE_BUFFERS_PER_CORE),
             heads: FreeList::new(FREE_BUFFERS_PER_CORE),
+            frames: FramePool::new(FREE_BUFFERS_PER_CORE),
             draining: Cell::new(false),
             tokens: RefCell::new(TokenCache::new(0)),
         }

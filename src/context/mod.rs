@@ -8,6 +8,7 @@ pub mod bufs;
 pub mod conns;
 mod core;
 pub mod fds;
+pub mod frames;
 mod shared;
 pub mod shutdown;
 

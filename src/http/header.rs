@@ -192,6 +192,14 @@ impl Known {
     }
 }
 
+/// Whether a parsed field name (a token, as every name the codec accepted
+/// is) is `lower`, a lowercase literal of letters and `-`, in any case: a
+/// word compare or two instead of a byte loop.
+#[inline(always)]
+pub fn field_name_is(name: &[u8], lower: &[u8]) -> bool {
+    eq_token_lower(name, lower)
+}
+
 /// ASCII case-insensitive compare of a token with a lowercase literal made
 /// of letters and '-'. Setting bit 0x20 lowercases letters and leaves '-'
 /// as is; no other tchar becomes a lowercase letter or '-' that way, so the

@@ -43,7 +43,7 @@ mod write;
 pub use chunked::{ChunkError, ChunkErrorKind, ChunkProgress, ChunkedDecoder};
 pub use error::{ParseError, ParseErrorKind};
 pub use error_response::{status_text, write_error_response, write_error_response_with};
-pub use header::{BodyFraming, ConnectionTokens, Header, Span};
+pub use header::{field_name_is, BodyFraming, ConnectionTokens, Header, Span};
 pub use request::{Limits, Method, RequestHead, RequestParser, TargetForm};
 pub use response::{ResponseHead, ResponseParser};
 pub use write::{write_chunk_header, write_decimal, LAST_CHUNK};

@@ -7,6 +7,16 @@ pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
 /// Appends `n` in decimal (for Content-Length), like itoa.
 pub fn write_decimal(mut n: u64, out: &mut Vec<u8>) {
+    // Statuses and most lengths: fixed-size copies, no memcpy call.
+    if n < 1000 {
+        let d = |k: u64| b'0' + (k % 10) as u8;
+        match n {
+            0..=9 => out.push(d(n)),
+            10..=99 => out.extend_from_slice(&[d(n / 10), d(n)]),
+            _ => out.extend_from_slice(&[d(n / 100), d(n / 10), d(n)]),
+        }
+        return;
+    }
     let mut tmp = [0u8; 20]; // u64::MAX has 20 digits
     let mut i = tmp.len();
     loop {
@@ -45,7 +55,7 @@ mod tests {
 
     #[test]
     fn decimal() {
-        for n in [0u64, 1, 9, 10, 99, 100, 12345, u64::MAX] {
+        for n in [0u64, 1, 9, 10, 99, 100, 200, 999, 1000, 12345, u64::MAX] {
             let mut out = b"x".to_vec();
             write_decimal(n, &mut out);
             assert_eq!(out, format!("x{n}").into_bytes());

@@ -61,7 +61,12 @@ pub async fn exchange<C: ClientStream>(
         BodyFraming::None | BodyFraming::ContentLength(0)
     );
     let in_sync = head.keep_alive && !ctx.draining.get() && no_body;
-    let mut admitted = match admit::admit(ctx, snap, client, scratch, head, downstream).await {
+    let admitted = match admit::admit(ctx, snap, client, scratch, head, downstream) {
+        Ok((a, None)) => Ok(a),
+        Ok((a, Some(pending))) => admit::finish(ctx, a, pending).await,
+        Err(e) => Err(e),
+    };
+    let mut admitted = match admitted {
         Ok(a) => a,
         Err(e) => return reject(ctx, client, scratch, e, in_sync).await,
     };

@@ -12,7 +12,7 @@ use super::body::{self, Pauses, RelayError, Trailers};
 use super::error::ProxyError;
 use super::exchange::Scratch;
 use super::io::{write_vec, Inbound, IoFail};
-use super::upstream::{acquire, Acquired};
+use super::upstream::{connect_new, from_pool, Acquired};
 use super::ClientStream;
 use crate::context::CoreCtx;
 use crate::http::{ParseStatus, ResponseHead, ResponseParser, Version};
@@ -55,13 +55,18 @@ pub(super) async fn forward<C: ClientStream>(
         attempts += 1;
         // A first attempt that could be re-sent may skip the staleness peek.
         let retry_safe = safe_to_retry && attempts == 1;
+        // The pool is tried without a future: a hit, the common case, waits
+        // for nothing.
+        let acquired = match from_pool(ctx, snap, a.cluster, retry_safe) {
+            Ok(Ok(pooled)) => Ok(pooled),
+            Ok(Err(endpoint)) => connect_new(ctx, snap, a.cluster, endpoint).await,
+            Err(e) => Err(e),
+        };
         let Acquired {
             stream,
             addr,
             reused,
-        } = acquire(ctx, snap, a.cluster, retry_safe)
-            .await
-            .map_err(|error| unforwarded(a, error))?;
+        } = acquired.map_err(|error| unforwarded(a, error))?;
         let mut up = Inbound::new(stream, std::mem::take(&mut scratch.up_buf));
         let failure = match send_and_receive(snap, client, scratch, a, &mut up, resp).await {
             Ok(()) => return Ok(Upstreamed { up, addr }),
@@ -144,7 +149,11 @@ async fn send_and_receive<C: ClientStream>(
     let t = &snap.config.timeouts;
     let client_pause = t.client_body.get();
     let upstream_pause = t.upstream_idle.get();
-    send_continue(client, scratch, a, client_pause).await?;
+    // The body steps are awaited only when there is a body: a future per
+    // step costs the common bodiless request more than the check.
+    if a.expect_continue {
+        send_continue(client, scratch, a, client_pause).await?;
+    }
     // Keep `out` intact until a response arrives: a retry re-sends it.
     let mut head = std::mem::take(&mut scratch.out);
     let sent = write_vec(&mut up.stream, &mut head, Instant::now() + upstream_pause).await;
@@ -157,7 +166,9 @@ async fn send_and_receive<C: ClientStream>(
         write: upstream_pause,
     };
     let stream_bytes = snap.config.limits.stream_buffer_bytes.as_usize();
-    send_body(client, up, &mut a.body, pauses, stream_bytes).await?;
+    if a.body.pending() {
+        send_body(client, up, &mut a.body, pauses, stream_bytes).await?;
+    }
     receive_head(snap, a, up, resp).await
 }
 

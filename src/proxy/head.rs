@@ -10,7 +10,9 @@ use std::net::IpAddr;
 
 use crate::config::ForwardedHeaders;
 use crate::filter::identity::same_field_name;
-use crate::http::{write_decimal, BodyFraming, RequestHead, ResponseHead, TargetForm, Version};
+use crate::http::{
+    field_name_is, write_decimal, BodyFraming, RequestHead, ResponseHead, TargetForm, Version,
+};
 
 /// The client's address as it goes into forwarding headers, formatted once
 /// per connection rather than once per request.
@@ -134,8 +136,10 @@ fn first_content_length(value: &[u8]) -> Option<u64> {
     })
 }
 
+/// `name` is a parsed field name; `lower` only letters and `-`.
+#[inline(always)]
 fn name_is(name: &[u8], lower: &str) -> bool {
-    name.eq_ignore_ascii_case(lower.as_bytes())
+    field_name_is(name, lower.as_bytes())
 }
 
 /// Appends the upstream request head for `req` (whose bytes are `buf`).
@@ -193,8 +197,9 @@ pub fn write_request_head(
             }
             _ => {}
         }
-        // Names with `_` are rare: one scan keeps the common case cheap.
-        if memchr::memchr(b'_', name).is_some() && forges_managed(name, fwd.headers) {
+        // Names with `_` are rare: one scan keeps the common case cheap (a
+        // plain loop: names are too short for a memchr call to pay).
+        if name.contains(&b'_') && forges_managed(name, fwd.headers) {
             continue;
         }
         // absolute-form: the target's authority replaces Host (RFC 9112 §3.2.2).

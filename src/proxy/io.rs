@@ -98,15 +98,33 @@ impl<S: AsyncReadRent> Inbound<S> {
         let buf = std::mem::take(&mut self.buf).slice_mut(len..cap);
         let read = self.stream.read(buf);
         match monoio::time::timeout_at(deadline.into(), read).await {
-            Ok((res, buf)) => {
-                self.buf = buf.into_inner();
-                match res {
-                    Ok(0) => Err(IoFail::Eof),
-                    Ok(n) => Ok(n),
-                    Err(_) => Err(IoFail::Io),
-                }
-            }
+            Ok((res, buf)) => self.filled(res, buf),
             Err(_) => Err(IoFail::Timeout),
+        }
+    }
+
+    /// `fill` without a deadline, for a stream that just reported bytes to
+    /// read (or its end): the read completes at once, so a timer would only
+    /// be armed and disarmed.
+    pub async fn fill_ready(&mut self) -> Result<usize, IoFail> {
+        self.make_room()?;
+        let len = self.buf.len();
+        let cap = self.buf.capacity();
+        let buf = std::mem::take(&mut self.buf).slice_mut(len..cap);
+        let (res, buf) = self.stream.read(buf).await;
+        self.filled(res, buf)
+    }
+
+    fn filled(
+        &mut self,
+        res: std::io::Result<usize>,
+        buf: monoio::buf::SliceMut<Vec<u8>>,
+    ) -> Result<usize, IoFail> {
+        self.buf = buf.into_inner();
+        match res {
+            Ok(0) => Err(IoFail::Eof),
+            Ok(n) => Ok(n),
+            Err(_) => Err(IoFail::Io),
         }
     }
 }
@@ -150,11 +168,12 @@ pub async fn write_vec<W: AsyncWriteRent>(
     deadline: Instant,
 ) -> Result<(), IoFail> {
     let buf = std::mem::take(out);
-    match write_all_by(dst, buf, deadline).await {
+    // Not through `write_all_by`: one future less on every head written.
+    match monoio::time::timeout_at(deadline.into(), dst.write_all(buf)).await {
         Ok((res, buf)) => {
             *out = buf;
-            res
+            res.map(drop).map_err(|_| IoFail::Io)
         }
-        Err(e) => Err(e),
+        Err(_) => Err(IoFail::Timeout),
     }
 }

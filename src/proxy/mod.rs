@@ -110,6 +110,8 @@ pub async fn serve<C: ClientStream + WaitReadable>(
             snap = current;
             parser = RequestParser::new(limits_of(&snap));
         }
+        // Whether the stream just reported bytes to read (see `park`).
+        let mut ready = false;
         if client.buffered() == 0
             && !park(
                 &ctx,
@@ -118,6 +120,7 @@ pub async fn serve<C: ClientStream + WaitReadable>(
                 &mut scratch,
                 &mut heads,
                 &guard.slot,
+                &mut ready,
             )
             .await
         {
@@ -125,7 +128,7 @@ pub async fn serve<C: ClientStream + WaitReadable>(
         }
         let Heads { req: head, resp } =
             &mut **heads.get_or_insert_with(|| ctx.heads.take().unwrap_or_default());
-        match read_head(&snap, &mut client, &mut parser, &guard.slot, head).await {
+        match read_head(&snap, &mut client, &mut parser, &guard.slot, head, ready).await {
             Ok(true) => {
                 if scratch.up_buf.capacity() == 0 {
                     scratch.up_buf = ctx.bufs.get();
@@ -139,18 +142,20 @@ pub async fn serve<C: ClientStream + WaitReadable>(
             }
         };
         // Boxed: an exchange's state is most of a connection task's size,
-        // and an idle connection should not carry it (one allocation per
-        // request, freed when it ends).
-        let next = Box::pin(exchange::exchange(
-            &ctx,
-            &snap,
-            &mut client,
-            &mut scratch,
-            head,
-            resp,
-            &downstream,
-        ))
-        .await;
+        // and an idle connection should not carry it. The block comes from
+        // the core's pool and goes back when the exchange ends.
+        let next = ctx
+            .frames
+            .pin(exchange::exchange(
+                &ctx,
+                &snap,
+                &mut client,
+                &mut scratch,
+                head,
+                resp,
+                &downstream,
+            ))
+            .await;
         match next {
             Next::KeepAlive => continue,
             Next::Close => break,
@@ -179,8 +184,9 @@ pub async fn serve<C: ClientStream + WaitReadable>(
 /// buffers (and, where the stream can tell readiness, its heads) back to
 /// the core's pools and waits up to `client_idle` for the next request
 /// holding none of them (an idle keep-alive connection then costs no buffer
-/// memory). Then takes a client buffer for the read. False: the connection ended while idle (closed,
-/// idled out, or shut down by a drain).
+/// memory). Then takes a client buffer for the read; `ready` says the
+/// stream reported bytes (or its end) to read. False: the connection ended
+/// while idle (closed, idled out, or shut down by a drain).
 async fn park<C: ClientStream + WaitReadable>(
     ctx: &CoreCtx,
     snap: &Snapshot,
@@ -188,9 +194,10 @@ async fn park<C: ClientStream + WaitReadable>(
     scratch: &mut Scratch,
     heads: &mut Option<Box<Heads>>,
     slot: &ConnSlot,
+    ready: &mut bool,
 ) -> bool {
     ctx.bufs.put(mem::take(&mut scratch.up_buf));
-    if let Some(ready) = client.stream.readable() {
+    if let Some(readable) = client.stream.readable() {
         ctx.bufs.put(mem::take(&mut client.buf));
         if let Some(h) = heads.take() {
             ctx.heads.put(h);
@@ -198,11 +205,12 @@ async fn park<C: ClientStream + WaitReadable>(
         client.pos = 0;
         let deadline = Instant::now() + snap.config.timeouts.client_idle.get();
         slot.set_idle(true);
-        let waited = monoio::time::timeout_at(deadline.into(), ready).await;
+        let waited = monoio::time::timeout_at(deadline.into(), readable).await;
         slot.set_idle(false);
         if !matches!(waited, Ok(Ok(()))) {
             return false;
         }
+        *ready = true;
     }
     if client.buf.capacity() == 0 {
         client.buf = ctx.bufs.get();
@@ -221,23 +229,27 @@ fn limits_of(snap: &Snapshot) -> Limits {
 
 /// Reads until a whole request head is parsed into `head` (`Ok(true)`).
 /// `Ok(false)` is a clean end: the client closed, or stayed idle past
-/// `client_idle`, between requests.
+/// `client_idle`, between requests. `ready`: the stream just reported bytes
+/// to read, so the first read needs no deadline.
 async fn read_head<C: ClientStream>(
     snap: &Snapshot,
     client: &mut Inbound<C>,
     parser: &mut RequestParser,
     slot: &ConnSlot,
     head: &mut RequestHead,
+    ready: bool,
 ) -> Result<bool, ProxyError> {
     parser.reset();
     let t = &snap.config.timeouts;
     let mut started = client.buffered() > 0;
-    let mut deadline = Instant::now()
-        + if started {
-            t.client_header.get()
-        } else {
-            t.client_idle.get()
-        };
+    // A ready read has no deadline; the first one is set after it.
+    let mut deadline = if ready {
+        None
+    } else if started {
+        Some(Instant::now() + t.client_header.get())
+    } else {
+        Some(Instant::now() + t.client_idle.get())
+    };
     loop {
         if started {
             match parser.parse_into(client.data(), head) {
@@ -246,13 +258,19 @@ async fn read_head<C: ClientStream>(
                 Err(e) => return Err(ProxyError::BadRequest(e)),
             }
         }
-        slot.set_idle(!started);
-        let filled = client.fill(deadline).await;
-        slot.set_idle(false);
+        let filled = match deadline {
+            None => client.fill_ready().await,
+            Some(deadline) => {
+                slot.set_idle(!started);
+                let filled = client.fill(deadline).await;
+                slot.set_idle(false);
+                filled
+            }
+        };
         match filled {
             Ok(_) if !started => {
                 started = true;
-                deadline = Instant::now() + t.client_header.get();
+                deadline = Some(Instant::now() + t.client_header.get());
             }
             Ok(_) => {}
             Err(IoFail::Eof | IoFail::Io) if !started => return Ok(false),

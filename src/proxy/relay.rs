@@ -59,7 +59,17 @@ pub(super) async fn relay<C: ClientStream>(
         scratch.up_buf = recycle(up.buf);
         return Next::Close;
     }
-    let relayed = relay_body(snap, client, scratch, &mut up, resp, framing, remaining).await;
+    // A body that went out with the head (or none) needs no relay at all.
+    let sent_whole = remaining == 0
+        && matches!(
+            resp.framing,
+            BodyFraming::ContentLength(_) | BodyFraming::None
+        );
+    let relayed = if sent_whole {
+        Ok(())
+    } else {
+        relay_body(snap, client, scratch, &mut up, resp, framing, remaining).await
+    };
     let reusable = relayed.is_ok()
         && resp.keep_alive
         && resp.framing != BodyFraming::UntilClose

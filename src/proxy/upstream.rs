@@ -29,14 +29,23 @@ pub struct Acquired {
 /// peek also catches stray bytes a retry would not.
 const PEEK_AFTER_IDLE: Duration = Duration::from_secs(1);
 
-/// `retry_safe`: a failure on a stale pooled connection can be recovered by
-/// re-sending the request, so a recently used connection needs no peek.
-pub async fn acquire(
+/// An endpoint picked for a new connection: its index and address.
+pub struct Endpoint {
+    pick: usize,
+    addr: SocketAddr,
+}
+
+/// Picks an endpoint and takes a pooled connection to it, or says which
+/// endpoint to connect to (no future: a pool hit, the common case, does
+/// not wait). `retry_safe`: a failure on a stale pooled connection can be
+/// recovered by re-sending the request, so a recently used connection
+/// needs no peek.
+pub fn from_pool(
     ctx: &CoreCtx,
     snap: &Snapshot,
     cluster_index: usize,
     retry_safe: bool,
-) -> Result<Acquired, ProxyError> {
+) -> Result<Result<Acquired, Endpoint>, ProxyError> {
     let cluster = &snap.clusters[cluster_index];
     let balancers = ctx.balancers();
     let pick = balancers
@@ -55,14 +64,26 @@ pub async fn acquire(
             Duration::ZERO
         },
     );
-    if let Some(stream) = pooled {
-        ctx.stats().upstream_reused.inc();
-        return Ok(Acquired {
-            stream,
-            addr,
-            reused: true,
-        });
-    }
+    let Some(stream) = pooled else {
+        return Ok(Err(Endpoint { pick, addr }));
+    };
+    ctx.stats().upstream_reused.inc();
+    Ok(Ok(Acquired {
+        stream,
+        addr,
+        reused: true,
+    }))
+}
+
+/// A new connection to `endpoint` of the cluster.
+pub async fn connect_new(
+    ctx: &CoreCtx,
+    snap: &Snapshot,
+    cluster_index: usize,
+    endpoint: Endpoint,
+) -> Result<Acquired, ProxyError> {
+    let cluster = &snap.clusters[cluster_index];
+    let Endpoint { pick, addr } = endpoint;
     let timeout = snap.config.timeouts.upstream_connect.get();
     let deadline = Instant::now() + timeout;
     let connected = match &cluster.tls {

@@ -111,6 +111,9 @@ impl std::error::Error for PathError {}
 /// allows them `;` and the escapes upstreams decode into a delimiter or
 /// trim. `path` excludes the query string.
 pub fn check_path(path: &[u8], policy: PathPolicy) -> Result<(), PathError> {
+    if plain(path) {
+        return Ok(());
+    }
     if memchr::memchr(b'\\', path).is_some() {
         return Err(PathError::Backslash);
     }
@@ -130,6 +133,19 @@ pub fn check_path(path: &[u8], policy: PathPolicy) -> Result<(), PathError> {
         check_params(path, policy)?;
     }
     Ok(())
+}
+
+/// No byte any check below looks for (`\\`, `.`, `%`, `;`) and no `//`:
+/// the common path passes in one short loop instead of five scans.
+fn plain(path: &[u8]) -> bool {
+    let mut prev = 0u8;
+    for &b in path {
+        if matches!(b, b'\\' | b'.' | b'%' | b';') || (b == b'/' && prev == b'/') {
+            return false;
+        }
+        prev = b;
+    }
+    true
 }
 
 /// With params allowed, a segment made only of params (`/a/;x/b`) would

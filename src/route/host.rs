@@ -81,7 +81,8 @@ pub(super) fn normalize_request_host<'b>(
     if raw.first() == Some(&b'[') {
         return normalize_ipv6(raw, buf);
     }
-    let name = match memchr::memchr(b':', raw) {
+    // Hosts are short: a plain loop beats a memchr call.
+    let name = match raw.iter().position(|&b| b == b':') {
         Some(colon) => {
             let port = raw.get(colon + 1..)?;
             if !port.iter().all(u8::is_ascii_digit) {

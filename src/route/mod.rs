@@ -233,7 +233,11 @@ impl Router {
     ) -> Option<RouteMatch> {
         let pred = |r: &Route| r.predicates_hold(method, header);
         let mut buf = [0u8; HOST_BUF_BYTES];
-        let key = host.and_then(|h| normalize_request_host(h, &mut buf));
+        // Without host routes the host can't matter: skip normalizing it.
+        let hosts = !self.exact_hosts.is_empty() || !self.wildcard_hosts.is_empty();
+        let key = host
+            .filter(|_| hosts)
+            .and_then(|h| normalize_request_host(h, &mut buf));
         let levels = key.into_iter().flat_map(|key| {
             let exact = self.exact_hosts.get(key);
             let wild = (!self.wildcard_hosts.is_empty() && key.first() != Some(&b'['))

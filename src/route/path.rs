@@ -94,6 +94,20 @@ impl PathIndex {
     }
 
     /// Sort every candidate list, most specific first.
+    /// No prefix or template route: a walk could find nothing.
+    fn trie_is_empty(&self) -> bool {
+        match self.nodes.as_slice() {
+            [root] => {
+                root.literal.is_empty()
+                    && root.param.is_none()
+                    && root.prefixes.is_empty()
+                    && root.templates.is_empty()
+                    && root.catch_alls.is_empty()
+            }
+            _ => false,
+        }
+    }
+
     pub(super) fn finish(&mut self) {
         let sort = |v: &mut Vec<Cand>| v.sort_by_key(|c| std::cmp::Reverse(c.rank));
         self.exact.values_mut().for_each(sort);
@@ -139,7 +153,12 @@ impl PathIndex {
         paths: MatchPaths,
         pred: Predicate,
     ) -> Option<Found> {
-        if let Some(list) = self.exact.get(paths.folded) {
+        // Empty tables are skipped without hashing or walking the path (a
+        // config of host-only or catch-all routes has neither).
+        let exact = (!self.exact.is_empty())
+            .then(|| self.exact.get(paths.folded))
+            .flatten();
+        if let Some(list) = exact {
             let mut s = Search::new(self, routes, paths, pred);
             s.offer(list, None);
             if s.best.is_some() {
@@ -147,7 +166,7 @@ impl PathIndex {
             }
         }
         let mut s = Search::new(self, routes, paths, pred);
-        if paths.folded.first() == Some(&b'/') {
+        if paths.folded.first() == Some(&b'/') && !self.trie_is_empty() {
             s.visit(0, 0);
         }
         if s.best.is_none() {
@@ -222,7 +241,8 @@ impl<'s, 'p> Search<'s, 'p> {
         };
         let tail = ((pos + 1) as u32, self.path.len() as u32);
         self.offer(&node.catch_alls, Some(Some(tail)));
-        let seg_len = memchr::memchr(b'/', after).unwrap_or(after.len());
+        // Segments are short: a plain loop beats a memchr call.
+        let seg_len = after.iter().position(|&b| b == b'/').unwrap_or(after.len());
         let seg = after.get(..seg_len).unwrap_or_default();
         let next = pos + 1 + seg_len;
         if let Some(&child) = node.literal.get(seg) {

@@ -267,6 +267,7 @@ fn release_after_burst(ctx: &CoreCtx, trims_left: &mut u32) {
         *trims_left = TRIMS_PER_BURST;
         ctx.bufs.shrink_to(ctx.bufs.max_free() / 4);
         ctx.heads.shrink_to(ctx.heads.max_free() / 4);
+        ctx.frames.shrink_to(ctx.frames.max_free() / 4);
     }
     if *trims_left > 0 {
         *trims_left -= 1;

@@ -3,6 +3,21 @@
 
 use super::{ConfigError, ConfigErrors};
 
+/// The smallest config that loads and builds: one listener, cluster, route.
+pub const MINIMAL: &str = r#"
+[[listener]]
+name = "main"
+address = "127.0.0.1:8080"
+
+[[cluster]]
+name = "demo"
+endpoints = ["127.0.0.1:9001"]
+
+[[route]]
+name = "all"
+cluster = "demo"
+"#;
+
 /// The errors of a config that must not load.
 pub fn expect_errors<T>(text: &str, result: Result<T, ConfigErrors>) -> Vec<ConfigError> {
     match result {

@@ -1,25 +1,11 @@
 //! The build of a whole config: every feature's errors in one list, each
 //! with its key path and line; what builds is what the cores get.
 
-use crate::config::testing::{self, at, expect_errors};
 use std::path::Path;
 
 use super::*;
+use crate::config::testing::{self, at, expect_errors, MINIMAL};
 use crate::ratelimit::KeyPart;
-
-const MINIMAL: &str = r#"
-[[listener]]
-name = "main"
-address = "127.0.0.1:8080"
-
-[[cluster]]
-name = "demo"
-endpoints = ["127.0.0.1:9001"]
-
-[[route]]
-name = "all"
-cluster = "demo"
-"#;
 
 fn build(text: &str) -> Result<Snapshot, ConfigErrors> {
     Draft::parse(text)?.finish(|config| Snapshot::build(config, 1))

@@ -3,22 +3,8 @@ use crate::config::schema::{
     ClusterConfig, ForwardedHeaders, IoDriver, ListenerConfig, LoadBalancing, RateLimitConfig,
     RouteConfig, Workers,
 };
-use crate::config::testing::{self, at, expect_errors};
+use crate::config::testing::{self, at, expect_errors, MINIMAL};
 use crate::config::units::{ByteSize, Duration};
-
-const MINIMAL: &str = r#"
-[[listener]]
-name = "main"
-address = "127.0.0.1:8080"
-
-[[cluster]]
-name = "demo"
-endpoints = ["127.0.0.1:9001"]
-
-[[route]]
-name = "all"
-cluster = "demo"
-"#;
 
 fn errors_of(text: &str) -> Vec<ConfigError> {
     expect_errors(text, parse_str(text))

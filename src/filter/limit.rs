@@ -62,10 +62,6 @@ impl LimitPolicy {
     }
 }
 
-fn err(out: &mut Vec<ConfigError>, path: impl Into<String>, message: impl Into<String>) {
-    out.push(ConfigError::new(path, message));
-}
-
 fn route_limits(cfg: &Config, out: &mut Vec<ConfigError>) -> Vec<Box<[usize]>> {
     let mut routes = Vec::with_capacity(cfg.routes.len());
     for (i, r) in cfg.routes.iter().enumerate() {
@@ -74,7 +70,7 @@ fn route_limits(cfg: &Config, out: &mut Vec<ConfigError>) -> Vec<Box<[usize]>> {
             let path = format!("route[{i}].rate_limits[{j}]");
             let found = cfg.rate_limits.iter().position(|l| &l.name == name);
             if r.rate_limits[..j].contains(name) {
-                err(out, path, format!("{name:?} is listed twice"));
+                out.push(ConfigError::new(path, format!("{name:?} is listed twice")));
             } else if let Some(index) = found {
                 limits.push(index);
             } else {
@@ -88,7 +84,10 @@ fn route_limits(cfg: &Config, out: &mut Vec<ConfigError>) -> Vec<Box<[usize]>> {
                 } else {
                     format!("defined: {}", known.join(", "))
                 };
-                err(out, path, format!("unknown rate_limit {name:?} ({known})"));
+                out.push(ConfigError::new(
+                    path,
+                    format!("unknown rate_limit {name:?} ({known})"),
+                ));
             }
         }
         routes.push(limits.into_boxed_slice());

@@ -40,6 +40,7 @@ mod simd;
 mod tests;
 mod write;
 
+pub(crate) use chars::hex_value;
 pub use chunked::{ChunkError, ChunkErrorKind, ChunkProgress, ChunkedDecoder};
 pub use error::{ParseError, ParseErrorKind};
 pub use error_response::{status_text, write_error_response, write_error_response_with};

@@ -13,6 +13,8 @@
 
 use std::fmt;
 
+use crate::http::hex_value;
+
 /// Why a request path was refused by [`check_path`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PathError {
@@ -177,15 +179,6 @@ pub fn strip_path_params(path: &[u8], out: &mut Vec<u8>) {
         rest = params.get(next..).unwrap_or_default();
     }
     out.extend_from_slice(rest);
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// Decodes the two characters after a `%`, refusing what is never allowed.

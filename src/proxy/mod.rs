@@ -111,21 +111,22 @@ pub async fn serve<C: ClientStream + WaitReadable>(
             parser = RequestParser::new(limits_of(&snap));
         }
         // Whether the stream just reported bytes to read (see `park`).
-        let mut ready = false;
-        if client.buffered() == 0
-            && !park(
+        let ready = if client.buffered() > 0 {
+            false
+        } else {
+            let parked = park(
                 &ctx,
                 &snap,
                 &mut client,
                 &mut scratch,
                 &mut heads,
                 &guard.slot,
-                &mut ready,
-            )
-            .await
-        {
-            break;
-        }
+            );
+            match parked.await {
+                Some(ready) => ready,
+                None => break,
+            }
+        };
         let Heads { req: head, resp } =
             &mut **heads.get_or_insert_with(|| ctx.heads.take().unwrap_or_default());
         match read_head(&snap, &mut client, &mut parser, &guard.slot, head, ready).await {
@@ -184,9 +185,10 @@ pub async fn serve<C: ClientStream + WaitReadable>(
 /// buffers (and, where the stream can tell readiness, its heads) back to
 /// the core's pools and waits up to `client_idle` for the next request
 /// holding none of them (an idle keep-alive connection then costs no buffer
-/// memory). Then takes a client buffer for the read; `ready` says the
-/// stream reported bytes (or its end) to read. False: the connection ended
-/// while idle (closed, idled out, or shut down by a drain).
+/// memory). Then takes a client buffer for the read. `Some(true)`: the
+/// stream reported bytes (or its end) to read; `Some(false)`: it can't
+/// tell; `None`: the connection ended while idle (closed, idled out, or
+/// shut down by a drain).
 async fn park<C: ClientStream + WaitReadable>(
     ctx: &CoreCtx,
     snap: &Snapshot,
@@ -194,9 +196,9 @@ async fn park<C: ClientStream + WaitReadable>(
     scratch: &mut Scratch,
     heads: &mut Option<Box<Heads>>,
     slot: &ConnSlot,
-    ready: &mut bool,
-) -> bool {
+) -> Option<bool> {
     ctx.bufs.put(mem::take(&mut scratch.up_buf));
+    let mut ready = false;
     if let Some(readable) = client.stream.readable() {
         ctx.bufs.put(mem::take(&mut client.buf));
         if let Some(h) = heads.take() {
@@ -208,14 +210,14 @@ async fn park<C: ClientStream + WaitReadable>(
         let waited = monoio::time::timeout_at(deadline.into(), readable).await;
         slot.set_idle(false);
         if !matches!(waited, Ok(Ok(()))) {
-            return false;
+            return None;
         }
-        *ready = true;
+        ready = true;
     }
     if client.buf.capacity() == 0 {
         client.buf = ctx.bufs.get();
     }
-    true
+    Some(ready)
 }
 
 fn limits_of(snap: &Snapshot) -> Limits {
